@@ -1,0 +1,79 @@
+# Kintsugi developer commands. `make up` runs the system, `make test` tests it; both
+# install what they need first (virtualenv, locked dependencies, Kafka jars, buf).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_BOOT ?= python3
+UV_VERSION  := 0.13.8
+TOOLS       := .tools
+UV          := $(TOOLS)/bin/uv
+VENV        := .venv
+PY          := $(VENV)/bin/python
+KAFKA       := tools/kafka/kafka.sh
+PYTEST_ARGS ?=
+
+.PHONY: help install proto proto-check lint test test-unit test-integration test-e2e \
+        kafka kafka-down topics up down bench clean
+
+help:  ## list the commands
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON_BOOT) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.installed: $(UV) pyproject.toml uv.lock
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm install --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed  ## virtualenv + locked deps + buf + Kafka jars
+	$(KAFKA) fetch
+
+proto: $(VENV)/.installed  ## regenerate Python code from protos/
+	tools/proto.sh generate
+
+proto-check: $(VENV)/.installed  ## fail if generated code drifted from protos/
+	tools/proto.sh check
+
+lint: install  ## buf lint, generated-code drift, ruff, mypy
+	npx --no-install buf lint
+	tools/proto.sh check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+kafka: install  ## start the local Kafka broker (skipped when KAFKA_BOOTSTRAP_SERVERS is set)
+	@if [ -n "$$KAFKA_BOOTSTRAP_SERVERS" ]; then \
+	  echo "kafka: using $$KAFKA_BOOTSTRAP_SERVERS"; \
+	else \
+	  $(KAFKA) start; \
+	fi
+
+topics: kafka  ## create the declared topics
+	$(PY) -m kintsugi.common.bootstrap create-topics
+
+kafka-down:
+	@if [ -z "$$KAFKA_BOOTSTRAP_SERVERS" ]; then $(KAFKA) stop; fi
+
+up: topics  ## run everything locally and follow sample complaints to their acknowledgement
+	$(PY) -m tools.devstack.stack up
+
+down:  ## stop everything `make up` started
+	@if [ -x $(PY) ]; then $(PY) -m tools.devstack.stack down; fi
+	@$(MAKE) --no-print-directory kafka-down
+
+test: lint  ## lint, then unit, integration (real Kafka) and end-to-end tests
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: install
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+bench: install  ## micro-benchmarks; writes bench-report.md
+	$(PY) bench/run.py --output bench-report.md
+
+clean: down
+	rm -rf $(VENV) $(TOOLS) node_modules .local tools/kafka/target

@@ -1,0 +1,89 @@
+"""Wait for a Kafka cluster and create Kintsugi's topics from their declarations.
+
+python -m kintsugi.common.bootstrap wait [--timeout 60]
+python -m kintsugi.common.bootstrap create-topics
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError
+
+from kintsugi.common.kafka_settings import KafkaSettings
+from kintsugi.common.topics import ALL_TOPICS, TopicSpec
+
+
+async def wait_for_cluster(bootstrap: str, timeout_s: float) -> list[str]:
+    """Return the cluster's topic names once an admin client can list them."""
+    deadline = time.monotonic() + timeout_s
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+        try:
+            await admin.start()
+            return list(await admin.list_topics())
+        except (KafkaError, OSError) as error:
+            last_error = error
+        finally:
+            await admin.close()
+        await asyncio.sleep(0.5)
+    raise TimeoutError(f"Kafka at {bootstrap} not ready after {timeout_s}s: {last_error!r}")
+
+
+async def create_topics(
+    settings: KafkaSettings, specs: tuple[TopicSpec, ...] = ALL_TOPICS
+) -> list[str]:
+    """Create whichever declared topics are missing; return the names created."""
+    bootstrap = settings.bootstrap_servers
+    existing = set(await wait_for_cluster(bootstrap, timeout_s=60))
+    missing = [spec for spec in specs if settings.topic(spec) not in existing]
+    if not missing:
+        return []
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [
+                NewTopic(
+                    name=settings.topic(spec),
+                    num_partitions=spec.partitions,
+                    replication_factor=settings.topic_replication_factor,
+                    topic_configs=spec.config(),
+                )
+                for spec in missing
+            ]
+        )
+    finally:
+        await admin.close()
+    return [settings.topic(spec) for spec in missing]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kintsugi.common.bootstrap")
+    parser.add_argument("command", choices=["wait", "create-topics"])
+    parser.add_argument("--bootstrap", help="overrides KAFKA_BOOTSTRAP_SERVERS")
+    parser.add_argument("--timeout", type=float, default=60.0)
+    args = parser.parse_args(argv)
+    settings = KafkaSettings()
+    bootstrap = args.bootstrap or settings.bootstrap_servers
+    try:
+        if args.command == "wait":
+            asyncio.run(wait_for_cluster(bootstrap, args.timeout))
+        else:
+            settings = settings.model_copy(update={"bootstrap_servers": bootstrap})
+            created = asyncio.run(create_topics(settings))
+            for name in created:
+                print(f"created topic {name}")
+    except TimeoutError as error:
+        print(error, file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

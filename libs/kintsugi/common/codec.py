@@ -1,0 +1,92 @@
+"""The Kafka wire format of complaint events: protobuf ``Event`` keyed by complaint id."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from google.protobuf.message import DecodeError, Message
+
+from kintsugi.common.ids import derived_id
+from kintsugi.common.timeutil import to_timestamp
+from kintsugi.events.v1 import envelope_pb2
+
+__all__ = ["DeadLetter", "Event", "UndecodableMessage", "decode", "derived_id", "encode"]
+
+Event = envelope_pb2.Event
+DeadLetter = envelope_pb2.DeadLetter
+
+EVENT_TYPE_HEADER = "kintsugi-event-type"
+CONTENT_TYPE_HEADER = "content-type"
+EVENT_CONTENT_TYPE = b"application/x-protobuf; messageType=kintsugi.events.v1.Event"
+
+
+class UndecodableMessage(ValueError):
+    """A message that can never be processed; the text is the dead-letter reason."""
+
+
+def new_event(
+    *,
+    complaint_id: str,
+    producer: str,
+    payload: Message,
+    occurred_at: datetime,
+    recorded_at: datetime,
+    event_id: str,
+    causation_id: str = "",
+    correlation_id: str = "",
+) -> Event:
+    """Wrap a payload in an envelope; the oneof field is chosen by the payload's type.
+
+    ``causation_id`` is the event this one answers; ``correlation_id`` ties together every
+    event descending from one submission (a first event correlates with itself).
+    """
+    event = Event(
+        event_id=event_id,
+        complaint_id=complaint_id,
+        producer=producer,
+        occurred_at=to_timestamp(occurred_at),
+        recorded_at=to_timestamp(recorded_at),
+        correlation_id=correlation_id or event_id,
+        causation_id=causation_id,
+    )
+    field = _PAYLOAD_FIELD_BY_TYPE.get(payload.DESCRIPTOR.full_name)
+    if field is None:
+        raise TypeError(f"{payload.DESCRIPTOR.full_name} is not an Event payload")
+    getattr(event, field).CopyFrom(payload)
+    return event
+
+
+def event_type(event: Event) -> str:
+    return event.WhichOneof("payload") or "unknown"
+
+
+def encode(event: Event) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """Key, value and headers for producing ``event``."""
+    headers = [
+        (CONTENT_TYPE_HEADER, EVENT_CONTENT_TYPE),
+        (EVENT_TYPE_HEADER, event_type(event).encode()),
+    ]
+    return event.complaint_id.encode(), event.SerializeToString(), headers
+
+
+def decode(value: bytes | None) -> Event:
+    """Parse and sanity-check an envelope, or raise ``UndecodableMessage`` saying why."""
+    if not value:
+        raise UndecodableMessage("empty message value: expected a kintsugi.events.v1.Event")
+    event = Event()
+    try:
+        event.ParseFromString(value)
+    except DecodeError as error:
+        raise UndecodableMessage(f"not a kintsugi.events.v1.Event protobuf: {error}") from error
+    missing = [name for name in ("event_id", "complaint_id") if not getattr(event, name)]
+    if missing:
+        raise UndecodableMessage(f"Event is missing required field(s): {', '.join(missing)}")
+    if event.WhichOneof("payload") is None:
+        raise UndecodableMessage("Event has no payload (unknown or empty oneof 'payload')")
+    return event
+
+
+_PAYLOAD_FIELD_BY_TYPE = {
+    field.message_type.full_name: field.name
+    for field in Event.DESCRIPTOR.oneofs_by_name["payload"].fields
+}

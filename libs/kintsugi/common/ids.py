@@ -1,0 +1,12 @@
+"""Deterministic identifiers: the same inputs always give the same id, across replays."""
+
+from __future__ import annotations
+
+import uuid
+
+# Changing this namespace would change every complaint and event id ever derived.
+_NAMESPACE = uuid.UUID("6f1d3c52-8a0e-4c43-9a55-0f6b8a2e7c11")
+
+
+def derived_id(*parts: str) -> str:
+    return str(uuid.uuid5(_NAMESPACE, "\x1f".join(parts)))

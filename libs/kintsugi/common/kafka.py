@@ -1,0 +1,222 @@
+"""Producing and consuming complaint events with at-least-once, never-lose semantics.
+
+Consumers process each partition's records in order and commit an offset only after the
+record was handled or dead-lettered with its reason. Handlers must therefore be
+idempotent: a record is seen again after a crash between handling and commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+
+from kintsugi.common import metrics
+from kintsugi.common.codec import DeadLetter, Event, UndecodableMessage, encode, event_type
+from kintsugi.common.logs import get_logger
+from kintsugi.common.timeutil import Clock, to_timestamp
+
+log = get_logger(__name__)
+
+RecordHandler = Callable[[ConsumerRecord[bytes, bytes]], Awaitable[None]]
+PartitionsHook = Callable[[set[TopicPartition]], Awaitable[None]]
+
+
+class SourceRecord(Protocol):
+    """What a dead letter needs of a consumed message (aiokafka's or Faust's)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+class PermanentFailure(Exception):
+    """Retrying cannot help (bad data, broken rule): dead-letter at once with this reason."""
+
+
+def make_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
+    """Idempotent, acks=all: a send that returns is durable and never duplicated by retries."""
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers,
+        client_id=client_id,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        compression_type=None,
+    )
+
+
+class EventPublisher:
+    def __init__(self, producer: AIOKafkaProducer, topic: str) -> None:
+        self._producer = producer
+        self._topic = topic
+
+    async def publish(self, *events: Event) -> None:
+        """Send all, then wait for all: per-complaint order is kept by key and idempotence."""
+        pending = []
+        for event in events:
+            key, value, headers = encode(event)
+            pending.append(await self._producer.send(self._topic, value, key=key, headers=headers))
+        for future in pending:
+            await future
+        for event in events:
+            metrics.EVENTS_PUBLISHED.labels(event_type(event)).inc()
+
+
+class DeadLetterPublisher:
+    def __init__(
+        self, producer: AIOKafkaProducer, topic: str, consumer_group: str, clock: Clock
+    ) -> None:
+        self._producer = producer
+        self._topic = topic
+        self._group = consumer_group
+        self._clock = clock
+
+    async def publish(self, record: SourceRecord, reason: str, kind: str, attempts: int) -> None:
+        letter = DeadLetter(
+            source_topic=record.topic,
+            source_partition=record.partition,
+            source_offset=record.offset,
+            key=record.key or b"",
+            value=record.value or b"",
+            reason=reason,
+            consumer_group=self._group,
+            failed_at=to_timestamp(self._clock()),
+            attempts=attempts,
+        )
+        await self._producer.send_and_wait(
+            self._topic,
+            letter.SerializeToString(),
+            key=record.key,
+            headers=[("kintsugi-dead-letter-kind", kind.encode())],
+        )
+        metrics.DEAD_LETTERS.labels(record.topic, kind).inc()
+        log.warning(
+            "dead_lettered",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            kind=kind,
+            reason=reason,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    attempts: int = 5
+    first_backoff_s: float = 0.2
+    max_backoff_s: float = 5.0
+
+    def backoff(self, attempt: int) -> float:
+        return float(min(self.max_backoff_s, self.first_backoff_s * 2 ** (attempt - 1)))
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, loop: ConsumerLoop) -> None:
+        self._loop = loop
+
+    async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
+        await self._loop.partitions_revoked(set(revoked))
+
+    async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
+        await self._loop.partitions_assigned(set(assigned))
+
+
+class ConsumerLoop:
+    """Runs one consumer group member: fetch, handle in order, dead-letter, commit."""
+
+    def __init__(
+        self,
+        *,
+        bootstrap_servers: str,
+        group_id: str,
+        topics: Iterable[str],
+        handler: RecordHandler,
+        dead_letters: DeadLetterPublisher,
+        retry: RetryPolicy | None = None,
+        on_assigned: PartitionsHook | None = None,
+        on_revoked: PartitionsHook | None = None,
+        client_id: str | None = None,
+    ) -> None:
+        self._topics = list(topics)
+        self._handler = handler
+        self._dead_letters = dead_letters
+        self._retry = retry or RetryPolicy()
+        self._on_assigned = on_assigned
+        self._on_revoked = on_revoked
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap_servers,
+            group_id=group_id,
+            client_id=client_id or group_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            max_poll_interval_ms=300_000,
+        )
+        self.joined = False
+
+    async def start(self) -> None:
+        await self._consumer.start()
+        self._consumer.subscribe(self._topics, listener=_Rebalance(self))
+
+    async def stop(self) -> None:
+        await self._consumer.stop()
+
+    async def partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        if self._on_assigned is not None:
+            await self._on_assigned(assigned)
+        self.joined = True
+        log.info("partitions_assigned", partitions=sorted(str(tp) for tp in assigned))
+
+    async def partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        if self._on_revoked is not None:
+            await self._on_revoked(revoked)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Until ``stop`` is set; the batch in hand is finished and committed first."""
+        while not stop.is_set():
+            batches = await self._consumer.getmany(timeout_ms=500, max_records=200)
+            for partition, records in batches.items():
+                for record in records:
+                    await self._process(record)
+                await self._consumer.commit({partition: records[-1].offset + 1})
+
+    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        started = time.perf_counter()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await self._handler(record)
+                outcome = "handled"
+                break
+            except (UndecodableMessage, PermanentFailure) as error:
+                await self._dead_letters.publish(record, str(error), "permanent", attempt)
+                outcome = "dead_lettered"
+                break
+            except Exception as error:
+                if attempt >= self._retry.attempts:
+                    reason = f"gave up after {attempt} attempts: {error!r}"
+                    await self._dead_letters.publish(record, reason, "exhausted", attempt)
+                    outcome = "dead_lettered"
+                    break
+                metrics.HANDLER_RETRIES.labels(record.topic).inc()
+                log.warning("handler_retry", attempt=attempt, error=repr(error))
+                await asyncio.sleep(self._retry.backoff(attempt))
+        kind = _header(record, "kintsugi-event-type") or "unknown"
+        metrics.EVENTS_CONSUMED.labels(record.topic, kind, outcome).inc()
+        metrics.EVENT_HANDLING_SECONDS.labels(kind).observe(time.perf_counter() - started)
+
+
+def _header(record: ConsumerRecord[bytes, bytes], name: str) -> str | None:
+    for key, value in record.headers or ():
+        if key == name:
+            return value.decode(errors="replace")
+    return None

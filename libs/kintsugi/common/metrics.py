@@ -1,0 +1,89 @@
+"""The catalogue of every Prometheus metric Kintsugi exports, declared before use.
+
+Each service process registers all of them but only moves its own; Prometheus's ``job``
+label tells the services apart, so no ``service`` label is needed here.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+# Kafka plumbing (every consumer and producer).
+EVENTS_CONSUMED = Counter(
+    "kintsugi_events_consumed_total",
+    "Messages taken off a topic, by event type and outcome (handled, skipped, dead_lettered)",
+    ["topic", "event_type", "outcome"],
+)
+EVENT_HANDLING_SECONDS = Histogram(
+    "kintsugi_event_handling_seconds",
+    "Time to handle one consumed message, including the events it publishes",
+    ["event_type"],
+    buckets=LATENCY_BUCKETS,
+)
+EVENTS_PUBLISHED = Counter(
+    "kintsugi_events_published_total", "Events published, by event type", ["event_type"]
+)
+DEAD_LETTERS = Counter(
+    "kintsugi_dead_letters_total",
+    "Messages sent to the dead-letter topic, by source topic and failure kind",
+    ["topic", "kind"],
+)
+HANDLER_RETRIES = Counter(
+    "kintsugi_handler_retries_total", "Retries of a failed handler before success or DLQ", ["topic"]
+)
+
+# intake
+COMPLAINTS_SUBMITTED = Counter(
+    "kintsugi_complaints_submitted_total",
+    "SubmitComplaint calls, by channel and outcome (accepted, invalid, failed)",
+    ["channel", "outcome"],
+)
+GRPC_REQUEST_SECONDS = Histogram(
+    "kintsugi_grpc_request_seconds",
+    "gRPC request latency by method and status code",
+    ["method", "code"],
+    buckets=LATENCY_BUCKETS,
+)
+COMPLAINTS_CLASSIFIED = Counter(
+    "kintsugi_complaints_classified_total",
+    "Complaints classified, by category, severity and regime",
+    ["category", "severity", "regime"],
+)
+
+# router
+ASSIGNMENTS = Counter(
+    "kintsugi_assignments_total",
+    "Complaints assigned, by team and assignment kind",
+    ["team", "kind"],
+)
+HANDLER_OPEN_COMPLAINTS = Gauge(
+    "kintsugi_handler_open_complaints",
+    "Open complaints currently owned by each handler (this worker's partitions)",
+    ["team", "handler"],
+)
+
+# sla
+CLOCKS_STARTED = Counter(
+    "kintsugi_clocks_started_total", "Clocks started, by policy and clock kind", ["policy", "kind"]
+)
+CLOCK_TRANSITIONS = Counter(
+    "kintsugi_clock_transitions_total",
+    "Clock transitions (warning, breached, stopped, paused, resumed), by policy and kind",
+    ["policy", "kind", "transition"],
+)
+CLOCKS_OPEN = Gauge("kintsugi_clocks_open", "Complaints with running clocks held by this worker")
+
+# notifier
+NOTIFICATIONS = Counter(
+    "kintsugi_notifications_total",
+    "Customer notifications, by purpose, channel and outcome (sent, failed, duplicate)",
+    ["purpose", "channel", "outcome"],
+)
+NOTIFICATION_DELIVERY_SECONDS = Histogram(
+    "kintsugi_notification_delivery_seconds",
+    "Time to hand a notification to its provider (e.g. SMTP)",
+    ["channel"],
+    buckets=LATENCY_BUCKETS,
+)

@@ -1,0 +1,74 @@
+"""The operations endpoint every service exposes: /metrics, /healthz and /readyz.
+
+Readiness is the conjunction of named checks the service registers (Kafka consumer
+assigned, gRPC server serving, ...), so a probe failing says which part is not ready.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+ReadinessCheck = Callable[[], bool]
+Route = tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]]
+
+
+class Health:
+    def __init__(self) -> None:
+        self._checks: dict[str, ReadinessCheck] = {}
+        self.shutting_down = False
+
+    def add_check(self, name: str, check: ReadinessCheck) -> None:
+        self._checks[name] = check
+
+    def report(self) -> dict[str, bool]:
+        return {name: bool(check()) for name, check in self._checks.items()}
+
+    def ready(self) -> bool:
+        return not self.shutting_down and all(self.report().values())
+
+
+class OpsServer:
+    def __init__(
+        self, health: Health, host: str, port: int, extra_routes: Sequence[Route] = ()
+    ) -> None:
+        self._health = health
+        self._extra_routes = extra_routes
+        self._host = host
+        self._port = port
+        self._runner: web.AppRunner | None = None
+        self.bound_port: int | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/metrics", self._metrics)
+        app.router.add_get("/healthz", self._live)
+        app.router.add_get("/readyz", self._ready)
+        for method, path, handler in self._extra_routes:
+            app.router.add_route(method, path, handler)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self._host, self._port)
+        await site.start()
+        server = site._server
+        sockets = getattr(server, "sockets", None) or []
+        self.bound_port = sockets[0].getsockname()[1] if sockets else self._port
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _metrics(self, _: web.Request) -> web.Response:
+        body = generate_latest(REGISTRY)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def _live(self, _: web.Request) -> web.Response:
+        return web.json_response({"status": "alive"})
+
+    async def _ready(self, _: web.Request) -> web.Response:
+        checks = self._health.report()
+        ready = self._health.ready()
+        body = {"ready": ready, "checks": checks, "shutting_down": self._health.shutting_down}
+        return web.json_response(body, status=200 if ready else 503)

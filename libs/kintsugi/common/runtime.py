@@ -1,0 +1,109 @@
+"""What every asyncio service shares at its edges, wired once.
+
+``run_service`` configures logging, starts the ops endpoint and an idempotent producer,
+hands them to the service's ``body`` together with a stop event set by SIGTERM/SIGINT,
+and tears everything down in order when the body returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaProducer
+
+from kintsugi.common.kafka import (
+    ConsumerLoop,
+    DeadLetterPublisher,
+    EventPublisher,
+    PartitionsHook,
+    RecordHandler,
+    make_producer,
+)
+from kintsugi.common.lifecycle import stop_event_on_signals
+from kintsugi.common.logs import configure_logging, get_logger
+from kintsugi.common.ops_server import Health, OpsServer
+from kintsugi.common.settings import ServiceSettings
+from kintsugi.common.state_store import CompactedStore
+from kintsugi.common.timeutil import system_clock
+from kintsugi.common.topics import COMPLAINT_EVENTS, DEAD_LETTERS, TopicSpec
+
+
+@dataclass(frozen=True)
+class Edges:
+    name: str
+    settings: ServiceSettings
+    health: Health
+    ops: OpsServer
+    producer: AIOKafkaProducer
+
+    @property
+    def events(self) -> EventPublisher:
+        return EventPublisher(self.producer, self.settings.kafka.topic(COMPLAINT_EVENTS))
+
+    def store(self, spec: TopicSpec) -> CompactedStore:
+        kafka = self.settings.kafka
+        return CompactedStore(self.producer, kafka.bootstrap_servers, kafka.topic(spec))
+
+    def consumer(
+        self,
+        topics: Iterable[TopicSpec],
+        handler: RecordHandler,
+        on_assigned: PartitionsHook | None = None,
+        on_revoked: PartitionsHook | None = None,
+    ) -> ConsumerLoop:
+        kafka = self.settings.kafka
+        group = self.settings.consumer_group or f"kintsugi-{self.name}"
+        loop = ConsumerLoop(
+            bootstrap_servers=kafka.bootstrap_servers,
+            group_id=group,
+            client_id=f"kintsugi-{self.name}",
+            topics=[kafka.topic(spec) for spec in topics],
+            handler=handler,
+            dead_letters=DeadLetterPublisher(
+                self.producer, kafka.topic(DEAD_LETTERS), group, system_clock
+            ),
+            on_assigned=on_assigned,
+            on_revoked=on_revoked,
+        )
+        self.health.add_check(f"consumer:{group}", lambda: loop.joined)
+        return loop
+
+
+ServiceBody = Callable[[Edges, asyncio.Event], Awaitable[None]]
+
+
+async def _run(name: str, settings: ServiceSettings, body: ServiceBody) -> None:
+    log = get_logger(name)
+    stop = stop_event_on_signals()
+    health = Health()
+    ops = OpsServer(health, settings.ops_host, settings.ops_port)
+    producer = make_producer(settings.kafka.bootstrap_servers, f"kintsugi-{name}")
+    await producer.start()
+    await ops.start()
+    log.info("started", ops_port=ops.bound_port)
+    try:
+        await body(Edges(name, settings, health, ops, producer), stop)
+    finally:
+        log.info("stopping")
+        health.shutting_down = True
+        await producer.stop()
+        await ops.stop()
+        log.info("stopped")
+
+
+async def run_consumer(loop: ConsumerLoop, stop: asyncio.Event) -> None:
+    """Consume until stopped; the batch in hand is finished and committed first."""
+    await loop.start()
+    try:
+        await loop.run(stop)
+    finally:
+        await loop.stop()
+
+
+def run_service(name: str, settings: ServiceSettings, body: ServiceBody) -> None:
+    configure_logging(name, settings.log_level)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_run(name, settings, body))

@@ -1,0 +1,80 @@
+"""Every Kafka topic Kintsugi uses, declared once.
+
+The same declarations create topics in development and tests (``bootstrap``) and render
+Strimzi ``KafkaTopic`` manifests for Kubernetes, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+CleanupPolicy = Literal["delete", "compact", "compact,delete"]
+
+DAY_MS = 24 * 60 * 60 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    name: str
+    purpose: str
+    partitions: int = 6
+    cleanup_policy: CleanupPolicy = "delete"
+    retention_ms: int = 30 * DAY_MS
+    extra_config: dict[str, str] = field(default_factory=dict)
+
+    def config(self) -> dict[str, str]:
+        return {
+            "cleanup.policy": self.cleanup_policy,
+            "retention.ms": str(self.retention_ms),
+            **self.extra_config,
+        }
+
+
+# Every partitioned topic keyed by complaint id has the same partition count, so
+# partition N of one lines up with partition N of another (co-partitioning): a worker
+# owning a complaint's events also owns that complaint's state.
+COMPLAINT_PARTITIONS = 6
+
+COMPLAINT_EVENTS = TopicSpec(
+    name="kintsugi.complaint-events.v1",
+    purpose="Every fact about every complaint (Event envelopes), keyed by complaint id",
+    partitions=COMPLAINT_PARTITIONS,
+    retention_ms=400 * DAY_MS,
+)
+RAW_COMPLAINTS = TopicSpec(
+    name="kintsugi.complaints-raw.v1",
+    purpose="Upstream systems publish SubmitComplaintRequest messages here",
+    partitions=COMPLAINT_PARTITIONS,
+    retention_ms=14 * DAY_MS,
+)
+DEAD_LETTERS = TopicSpec(
+    name="kintsugi.dead-letters.v1",
+    purpose="Messages a consumer could not process, with the reason (DeadLetter)",
+    partitions=3,
+    retention_ms=90 * DAY_MS,
+)
+ROUTER_STATE = TopicSpec(
+    name="kintsugi.router-assignments.v1",
+    purpose="Router's durable state: current assignment per complaint (compacted)",
+    partitions=COMPLAINT_PARTITIONS,
+    cleanup_policy="compact",
+    retention_ms=-1,
+)
+NOTIFIER_STATE = TopicSpec(
+    name="kintsugi.notifier-complaints.v1",
+    purpose="Notifier's durable state: contact details and messages sent per complaint (compacted)",
+    partitions=COMPLAINT_PARTITIONS,
+    cleanup_policy="compact",
+    retention_ms=-1,
+)
+
+# The sla service's Faust app creates its own changelog topic for the clock table
+# ("<app id>-clocks-changelog"), co-partitioned with COMPLAINT_EVENTS.
+ALL_TOPICS: tuple[TopicSpec, ...] = (
+    COMPLAINT_EVENTS,
+    RAW_COMPLAINTS,
+    DEAD_LETTERS,
+    ROUTER_STATE,
+    NOTIFIER_STATE,
+)

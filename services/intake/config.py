@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+from kintsugi.common.settings import ServiceSettings
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+
+class IntakeSettings(ServiceSettings):
+    """Environment variables start with ``KINTSUGI_INTAKE_``."""
+
+    model_config = SettingsConfigDict(env_prefix="KINTSUGI_INTAKE_", extra="ignore")
+
+    grpc_host: str = Field(default="0.0.0.0", description="Bind address of the gRPC API")
+    grpc_port: int = Field(default=50051, ge=0, le=65535, description="Port of the gRPC API")
+    ops_port: int = Field(default=9101, ge=0, le=65535)
+    consumer_group: str = Field(default="kintsugi-intake")
+    consume_raw_topic: bool = Field(
+        default=True, description="Also accept SubmitComplaintRequest messages from Kafka"
+    )

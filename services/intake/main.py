@@ -1,0 +1,44 @@
+"""Wires the intake service: gRPC API and the raw-topic consumer over one use case."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+
+from kintsugi.common.logs import get_logger
+from kintsugi.common.runtime import Edges, run_consumer, run_service
+from kintsugi.common.timeutil import system_clock
+from kintsugi.common.topics import RAW_COMPLAINTS
+
+from services.intake.adapters.grpc_api import GrpcServer
+from services.intake.adapters.kafka_out import KafkaAcceptedComplaints
+from services.intake.adapters.raw_topic import RawComplaintHandler
+from services.intake.config import IntakeSettings
+from services.intake.service import Intake
+
+log = get_logger("intake")
+
+
+async def serve(edges: Edges, stop: asyncio.Event, *, settings: IntakeSettings) -> None:
+    intake = Intake(KafkaAcceptedComplaints(edges.events), system_clock)
+    grpc_server = GrpcServer(intake, settings.grpc_host, settings.grpc_port)
+    edges.health.add_check("grpc", lambda: grpc_server.serving)
+    await grpc_server.start()
+    log.info("grpc_serving", port=grpc_server.port)
+    try:
+        if settings.consume_raw_topic:
+            raw = edges.consumer([RAW_COMPLAINTS], RawComplaintHandler(intake))
+            await run_consumer(raw, stop)
+        else:
+            await stop.wait()
+    finally:
+        await grpc_server.stop(settings.shutdown_grace_s)
+
+
+def main() -> None:
+    settings = IntakeSettings()
+    run_service("intake", settings, functools.partial(serve, settings=settings))
+
+
+if __name__ == "__main__":
+    main()

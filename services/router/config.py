@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from kintsugi.common.settings import ServiceSettings
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+DEFAULT_DIRECTORY = Path(__file__).parent / "directory.yaml"
+
+
+class RouterSettings(ServiceSettings):
+    """Environment variables start with ``KINTSUGI_ROUTER_``."""
+
+    model_config = SettingsConfigDict(env_prefix="KINTSUGI_ROUTER_", extra="ignore")
+
+    directory_file: Path = Field(
+        default=DEFAULT_DIRECTORY, description="YAML file of teams and handlers"
+    )
+    ops_port: int = Field(default=9102, ge=0, le=65535)
+    consumer_group: str = Field(default="kintsugi-router")

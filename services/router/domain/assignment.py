@@ -1,0 +1,63 @@
+"""The router's memory: who owns each complaint, and so how loaded each person is."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, replace
+
+from services.router.domain.routing import Reason
+
+_SCHEMA = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    complaint_id: str
+    customer_id: str
+    team_id: str
+    team_name: str
+    handler_id: str
+    handler_name: str
+    reasons: tuple[Reason, ...]
+    executive_review: bool
+    event_id: str
+    open: bool = True
+
+    def closed(self) -> Assignment:
+        return replace(self, open=False)
+
+    def to_bytes(self) -> bytes:
+        body = asdict(self)
+        body["v"] = _SCHEMA
+        return json.dumps(body, separators=(",", ":")).encode()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Assignment:
+        body = json.loads(data)
+        body.pop("v", None)
+        body["reasons"] = tuple(Reason(**r) for r in body["reasons"])
+        return cls(**body)
+
+
+class Workload:
+    """Open complaints per handler and current owner per customer, kept incrementally."""
+
+    def __init__(self, assignments: Iterable[Assignment] = ()) -> None:
+        self.open_by_handler: Counter[str] = Counter()
+        self.owner_by_customer: dict[str, str] = {}
+        for assignment in assignments:
+            self.add(assignment)
+
+    def add(self, assignment: Assignment) -> None:
+        if assignment.open:
+            self.open_by_handler[assignment.handler_id] += 1
+            if assignment.customer_id:
+                self.owner_by_customer[assignment.customer_id] = assignment.handler_id
+
+    def remove(self, assignment: Assignment) -> None:
+        if assignment.open:
+            self.open_by_handler[assignment.handler_id] -= 1
+            if self.owner_by_customer.get(assignment.customer_id) == assignment.handler_id:
+                del self.owner_by_customer[assignment.customer_id]

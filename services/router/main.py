@@ -1,0 +1,44 @@
+"""Wires the router: events consumer, assignment store and directory."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+
+from kintsugi.common.runtime import Edges, run_consumer, run_service
+from kintsugi.common.timeutil import system_clock
+from kintsugi.common.topics import COMPLAINT_EVENTS, ROUTER_STATE
+
+from services.router.adapters.kafka import (
+    PublishedAssignments,
+    RouterEventHandler,
+    StoredAssignments,
+)
+from services.router.config import RouterSettings
+from services.router.domain.directory import Directory
+from services.router.service import Router
+
+
+async def serve(edges: Edges, stop: asyncio.Event, *, directory: Directory) -> None:
+    store = edges.store(ROUTER_STATE)
+    router = Router(
+        directory, StoredAssignments(store), PublishedAssignments(edges.events, system_clock)
+    )
+    handler = RouterEventHandler(router, store)
+    consumer = edges.consumer(
+        [COMPLAINT_EVENTS],
+        handler,
+        on_assigned=handler.partitions_assigned,
+        on_revoked=handler.partitions_revoked,
+    )
+    await run_consumer(consumer, stop)
+
+
+def main() -> None:
+    settings = RouterSettings()
+    directory = Directory.load(settings.directory_file)  # a bad directory stops us here
+    run_service("router", settings, functools.partial(serve, directory=directory))
+
+
+if __name__ == "__main__":
+    main()

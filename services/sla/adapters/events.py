@@ -1,0 +1,125 @@
+"""Translation between complaint events (protobuf) and the SLA domain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from kintsugi.common.codec import Event, new_event
+from kintsugi.common.timeutil import from_timestamp, to_timestamp
+from kintsugi.common.vocabulary import CHANNEL_NAMES, PURPOSE_NAMES, SEVERITY_NAMES
+from kintsugi.events.v1 import clock_pb2 as cpb
+
+from services.sla.domain import (
+    ClockBreached,
+    ClockEvent,
+    ClockPaused,
+    ClockRestarted,
+    ClockResumed,
+    ClockStarted,
+    ClockStopped,
+    ClockWarning,
+    ComplaintFacts,
+    CustomerUpdateDue,
+    Milestone,
+)
+
+PRODUCER = "sla"
+
+OUTCOMES = {
+    "met": cpb.CLOCK_OUTCOME_MET,
+    "cancelled": cpb.CLOCK_OUTCOME_CANCELLED,
+    "superseded": cpb.CLOCK_OUTCOME_SUPERSEDED,
+    "restarted": cpb.CLOCK_OUTCOME_RESTARTED,
+}
+# A notification sent to the customer is a milestone for the clocks that promised it.
+MILESTONE_BY_PURPOSE = {
+    "acknowledgement": Milestone.ACKNOWLEDGED,
+    "public_acknowledgement": Milestone.ACKNOWLEDGED,
+    "progress_update": Milestone.CUSTOMER_UPDATED,
+    "delay_notice": Milestone.CUSTOMER_UPDATED,
+    "holding_response": Milestone.HOLDING_RESPONSE_SENT,
+    "final_response": Milestone.FINAL_RESPONSE_SENT,
+    "summary_resolution": Milestone.SUMMARY_RESOLUTION_SENT,
+}
+
+
+def facts_from(classified: Event) -> ComplaintFacts:
+    """'classified' is the first event that knows the regime; it carries the receipt time."""
+    c = classified.classified
+    return ComplaintFacts(
+        complaint_id=classified.complaint_id,
+        regime=c.regime or "none",
+        jurisdiction=c.jurisdiction,
+        severity=SEVERITY_NAMES.get(c.severity, "medium"),
+        channel=CHANNEL_NAMES.get(c.channel, "email"),
+        category=c.category,
+        received_at=from_timestamp(c.received_at),
+    )
+
+
+def milestone_for(event: Event) -> tuple[Milestone, datetime] | None:
+    if event.WhichOneof("payload") != "notification_sent":
+        return None
+    purpose = PURPOSE_NAMES.get(event.notification_sent.purpose)
+    milestone = MILESTONE_BY_PURPOSE.get(purpose or "")
+    if milestone is None:
+        return None
+    return milestone, from_timestamp(event.occurred_at)
+
+
+def to_event(domain: ClockEvent, recorded_at: datetime, cause: Event | None) -> Event:
+    ref = cpb.ClockRef(
+        clock_id=domain.clock_id,
+        policy_id=domain.policy_id,
+        clock_kind=domain.clock_kind,
+        regulatory=domain.regulatory,
+    )
+    payload: object
+    match domain:
+        case ClockStarted():
+            payload = cpb.ClockStarted(
+                clock=ref,
+                started_at=to_timestamp(domain.started_at),
+                due_at=to_timestamp(domain.due_at),
+                pausable=domain.pausable,
+            )
+        case ClockRestarted():
+            payload = cpb.ClockStarted(
+                clock=ref,
+                started_at=to_timestamp(domain.occurred_at),
+                due_at=to_timestamp(domain.due_at),
+            )
+        case ClockWarning():
+            payload = cpb.ClockWarning(
+                clock=ref,
+                threshold_percent=domain.threshold_percent,
+                due_at=to_timestamp(domain.due_at),
+            )
+        case CustomerUpdateDue():
+            payload = cpb.ClockWarning(
+                clock=ref, due_at=to_timestamp(domain.due_at), customer_update_due=True
+            )
+        case ClockBreached():
+            payload = cpb.ClockBreached(clock=ref, due_at=to_timestamp(domain.due_at))
+        case ClockStopped():
+            payload = cpb.ClockStopped(
+                clock=ref,
+                outcome=OUTCOMES.get(domain.outcome, cpb.CLOCK_OUTCOME_UNSPECIFIED),
+                due_at=to_timestamp(domain.due_at),
+            )
+        case ClockPaused():
+            payload = cpb.ClockPaused(clock=ref)
+        case ClockResumed():
+            payload = cpb.ClockResumed(clock=ref, due_at=to_timestamp(domain.due_at))
+        case _:
+            raise TypeError(f"unknown clock event {type(domain).__name__}")
+    return new_event(
+        complaint_id=domain.complaint_id,
+        producer=PRODUCER,
+        event_id=domain.event_id,
+        occurred_at=domain.occurred_at,
+        recorded_at=recorded_at,
+        causation_id=cause.event_id if cause is not None else "",
+        correlation_id=cause.correlation_id if cause is not None else "",
+        payload=payload,  # type: ignore[arg-type]
+    )

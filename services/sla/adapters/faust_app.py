@@ -1,0 +1,161 @@
+"""The SLA runtime on Faust: a changelog-backed table of every complaint's clocks.
+
+- ``clock_keeper`` agent: consumes complaint events; 'classified' starts the clocks,
+  customer notifications are milestones. Events it derives are published *before* the
+  table is written, so a crash repeats events (same ids) rather than losing them.
+- ``tick`` timer: every worker checks the clocks of the partitions it owns (standby
+  replicas are off so a worker holds only what it owns) and publishes warnings/breaches.
+- One lock serialises the two, so a tick can never overwrite a milestone with stale state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from aiohttp import web
+from kintsugi.common import metrics
+from kintsugi.common.codec import Event, UndecodableMessage, decode, event_type
+from kintsugi.common.kafka import DeadLetterPublisher, EventPublisher
+from kintsugi.common.logs import get_logger
+from kintsugi.common.timeutil import Clock
+from kintsugi.common.topics import COMPLAINT_EVENTS, COMPLAINT_PARTITIONS
+
+from services.sla.adapters.events import facts_from, milestone_for, to_event
+from services.sla.config import SlaSettings
+from services.sla.domain import ClockEvent, PolicyError
+from services.sla.service import Outcome, SlaService
+
+log = get_logger(__name__)
+
+
+@dataclass
+class SlaRuntime:
+    app: faust.App
+    table: Any
+    explain_route: Callable[[web.Request], Any]
+    started: asyncio.Event
+
+
+def faust_broker(bootstrap_servers: str) -> list[str]:
+    return [f"kafka://{server.strip()}" for server in bootstrap_servers.split(",") if server]
+
+
+def build_runtime(
+    settings: SlaSettings,
+    service: SlaService,
+    publisher: Callable[[], EventPublisher],
+    dead_letters: Callable[[], DeadLetterPublisher],
+    clock: Clock,
+) -> SlaRuntime:
+    app = faust.App(
+        settings.app_id,
+        broker=faust_broker(settings.kafka.bootstrap_servers),
+        store="memory://",
+        datadir=str(settings.data_dir),
+        web_enabled=False,
+        topic_partitions=COMPLAINT_PARTITIONS,
+        topic_replication_factor=settings.kafka.topic_replication_factor,
+        table_standby_replicas=0,
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+    events_topic = app.topic(
+        settings.kafka.topic(COMPLAINT_EVENTS),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+    clocks = app.Table(
+        "clocks",
+        default=None,
+        key_type=bytes,
+        value_type=bytes,
+        partitions=COMPLAINT_PARTITIONS,
+        # The timer writes outside a stream; the default partitioner puts each key in the
+        # same partition as that complaint's events (same key, same partition count).
+        use_partitioner=True,
+    )
+    lock = asyncio.Lock()
+    started = asyncio.Event()
+
+    async def publish(outcome_events: list[ClockEvent], cause: Event | None) -> None:
+        if not outcome_events:
+            return
+        now = clock()
+        await publisher().publish(*(to_event(e, now, cause) for e in outcome_events))
+        for e in outcome_events:
+            transition = type(e).__name__
+            metrics.CLOCK_TRANSITIONS.labels(e.policy_id, e.clock_kind, transition).inc()
+            if transition == "ClockStarted":
+                metrics.CLOCKS_STARTED.labels(e.policy_id, e.clock_kind).inc()
+
+    async def apply(key: bytes, compute: Callable[[bytes | None], Outcome], cause: Event | None):
+        async with lock:
+            before = clocks.get(key)
+            outcome = compute(before)
+            await publish(outcome.events, cause)
+            if outcome.state is not None and outcome.state != before:
+                clocks[key] = outcome.state
+
+    async def handle(event: Event) -> None:
+        key = event.complaint_id.encode()
+        kind = event_type(event)
+        if kind == "classified":
+            facts = facts_from(event)
+            await apply(key, lambda before: service.start(facts, before), event)
+            log.info("clocks_started", complaint_id=event.complaint_id)
+            return
+        milestone = milestone_for(event)
+        if milestone is not None:
+            which, at = milestone
+            await apply(key, lambda before: service.milestone(before, which, at), event)
+
+    @app.agent(events_topic)
+    async def clock_keeper(stream: Any) -> None:
+        async for message_event in stream.events():
+            message = message_event.message
+            try:
+                await handle(decode(message.value))
+            except (UndecodableMessage, PolicyError) as error:
+                await dead_letters().publish(message, str(error), "permanent", 1)
+            metrics.EVENTS_CONSUMED.labels(message.topic, "any", "handled").inc()
+
+    @app.timer(interval=settings.tick_interval_s)
+    async def tick() -> None:
+        if app.rebalancing:
+            return
+        now = clock()
+        for key in list(clocks.keys()):
+            await apply(key, lambda before: _tick(service, before, now), None)
+        metrics.CLOCKS_OPEN.set(len(clocks))
+
+    async def explain(request: web.Request) -> web.Response:
+        complaint_id = request.match_info["complaint_id"]
+        state = clocks.get(complaint_id.encode())
+        if state is None:
+            return web.json_response(
+                {"error": f"no clocks for complaint {complaint_id} on this worker"}, status=404
+            )
+        now = clock()
+        return web.json_response(
+            {
+                "complaint_id": complaint_id,
+                "at": now.isoformat(),
+                "clocks": service.explain(state, now),
+            }
+        )
+
+    return SlaRuntime(app=app, table=clocks, explain_route=explain, started=started)
+
+
+def _tick(service: SlaService, before: bytes | None, now: Any) -> Outcome:
+    if before is None:
+        return Outcome(None, [])
+    return service.tick(before, now)

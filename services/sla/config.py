@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from kintsugi.common.settings import ServiceSettings
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+SHIPPED_POLICIES = Path(__file__).parent / "policies"
+
+
+class SlaSettings(ServiceSettings):
+    """Environment variables start with ``KINTSUGI_SLA_``."""
+
+    model_config = SettingsConfigDict(env_prefix="KINTSUGI_SLA_", extra="ignore")
+
+    app_id: str = Field(default="kintsugi-sla", description="Faust app id (consumer group)")
+    ops_port: int = Field(default=9103, ge=0, le=65535)
+    policies_dir: Path = Field(default=SHIPPED_POLICIES, description="YAML policies + calendars")
+    tick_interval_s: float = Field(default=1.0, gt=0, description="How often clocks are checked")
+    data_dir: Path = Field(default=Path(".local/sla"), description="Faust's local data folder")

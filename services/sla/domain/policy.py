@@ -1,0 +1,238 @@
+"""The policy set: every policy and calendar, loaded from YAML and validated as a whole.
+
+A policy directory holds `calendars.yaml` and one `*.yaml` file per policy. Loading reports
+every problem at once, each naming the file, the path inside it and the rule it breaks.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from services.sla.domain.business_calendar import BusinessCalendar
+from services.sla.domain.definitions import ANY_REGIME, ClockDefinition, Policy
+from services.sla.domain.errors import ComplaintFactsError, PolicyError, PolicyIssue, StateError
+from services.sla.domain.facts import NO_REGIME, ComplaintFacts
+from services.sla.domain.policy_schema import (
+    CalendarsFileSpec,
+    PolicySpec,
+    calendar_issues,
+    policy_issues,
+    to_calendar,
+    to_policy,
+)
+
+CALENDARS_FILE = "calendars.yaml"
+DEFAULT_POLICY_DIRECTORY = Path(__file__).resolve().parent.parent / "policies"
+
+_Spec = TypeVar("_Spec", bound=BaseModel)
+
+
+class PolicySet:
+    """Loaded policies and calendars; immutable apart from the calendars' lookup caches."""
+
+    __slots__ = ("_calendars", "_clocks", "_policies", "_regimes")
+
+    def __init__(
+        self, policies: Sequence[Policy], calendars: Mapping[str, BusinessCalendar]
+    ) -> None:
+        issues = list(_cross_policy_issues(policies))
+        if issues:
+            raise PolicyError(issues)
+        self._policies = tuple(policies)
+        self._calendars = dict(calendars)
+        self._clocks = {clock.clock_id: clock for policy in policies for clock in policy.clocks}
+        self._regimes = frozenset(p.regime for p in policies if p.regime != ANY_REGIME)
+
+    @classmethod
+    def load(cls, directory: Path) -> PolicySet:
+        directory = Path(directory)
+        if not directory.is_dir():
+            raise PolicyError([PolicyIssue(directory, "(directory)", "policy directory not found")])
+        issues: list[PolicyIssue] = []
+        calendars = _load_calendars(directory / CALENDARS_FILE, issues)
+        policies: list[Policy] = []
+        for file in sorted(directory.glob("*.yaml")):
+            if file.name == CALENDARS_FILE:
+                continue
+            spec = _load_spec(file, PolicySpec, issues)
+            if spec is None:
+                continue
+            found = [PolicyIssue(file, path, rule) for path, rule in policy_issues(spec)]
+            issues.extend(found)
+            if not found:
+                policies.append(to_policy(spec, file))
+        if not policies and not issues:
+            issues.append(PolicyIssue(directory, "(directory)", "no policy files (*.yaml)"))
+        issues.extend(_cross_policy_issues(policies))
+        if issues:
+            raise PolicyError(issues)
+        return cls(policies, calendars)
+
+    @classmethod
+    def default(cls) -> PolicySet:
+        """The policies shipped in services/sla/policies (loaded once per process)."""
+        return _default_policy_set()
+
+    @property
+    def policies(self) -> tuple[Policy, ...]:
+        return self._policies
+
+    @property
+    def calendars(self) -> Mapping[str, BusinessCalendar]:
+        return self._calendars
+
+    @property
+    def regimes(self) -> frozenset[str]:
+        return self._regimes
+
+    def calendar(self, jurisdiction: str) -> BusinessCalendar:
+        calendar = self._calendars.get(jurisdiction)
+        if calendar is None:
+            known = ", ".join(sorted(self._calendars))
+            raise ComplaintFactsError(
+                "jurisdiction", f"unknown jurisdiction {jurisdiction!r}; known: {known}"
+            )
+        return calendar
+
+    def clock(self, clock_id: str) -> ClockDefinition:
+        definition = self._clocks.get(clock_id)
+        if definition is None:
+            raise StateError(f"clock {clock_id!r} is not defined by any loaded policy")
+        return definition
+
+    def clocks_for(self, facts: ComplaintFacts) -> tuple[ClockDefinition, ...]:
+        """Every clock the complaint's regime, severity, channel and category call for."""
+        if facts.regime != NO_REGIME and facts.regime not in self._regimes:
+            known = ", ".join(sorted(self._regimes | {NO_REGIME}))
+            raise ComplaintFactsError("regime", f"unknown regime {facts.regime!r}; known: {known}")
+        self.calendar(facts.jurisdiction)
+        return tuple(
+            clock
+            for policy in self._policies
+            if policy.regime in (ANY_REGIME, facts.regime)
+            for clock in policy.clocks
+            if clock.applies_when.matches(facts)
+        )
+
+
+@functools.cache
+def _default_policy_set() -> PolicySet:
+    return PolicySet.load(DEFAULT_POLICY_DIRECTORY)
+
+
+def _load_calendars(file: Path, issues: list[PolicyIssue]) -> dict[str, BusinessCalendar]:
+    if not file.is_file():
+        issues.append(PolicyIssue(file, "(file)", "calendars file not found"))
+        return {}
+    spec = _load_spec(file, CalendarsFileSpec, issues)
+    if spec is None:
+        return {}
+    calendars: dict[str, BusinessCalendar] = {}
+    for index, calendar in enumerate(spec.calendars):
+        at = f"calendars[{index}]"
+        found = [PolicyIssue(file, path, rule) for path, rule in calendar_issues(calendar, at)]
+        if calendar.id in calendars:
+            found.append(PolicyIssue(file, f"{at}.id", "duplicate calendar id"))
+        issues.extend(found)
+        if not found:
+            calendars[calendar.id] = to_calendar(calendar)
+    return calendars
+
+
+def _load_spec(file: Path, model: type[_Spec], issues: list[PolicyIssue]) -> _Spec | None:
+    try:
+        document = yaml.load(file.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506
+    except yaml.YAMLError as error:
+        issues.append(PolicyIssue(file, _yaml_position(error), f"invalid YAML: {_yaml_problem(error)}"))
+        return None
+    if not isinstance(document, dict):
+        issues.append(PolicyIssue(file, "(document)", "the document must be a mapping"))
+        return None
+    try:
+        return model.model_validate(document)
+    except ValidationError as error:
+        issues.extend(
+            PolicyIssue(file, _format_location(detail["loc"]), _format_rule(detail))
+            for detail in error.errors()
+        )
+        return None
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML loading that refuses duplicate keys instead of keeping the last one."""
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return dict(loader.construct_pairs(node))
+
+
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,  # type: ignore[arg-type]
+)
+
+
+def _yaml_position(error: yaml.YAMLError) -> str:
+    mark = getattr(error, "problem_mark", None)
+    if mark is None:
+        return "(document)"
+    return f"(line {mark.line + 1}, column {mark.column + 1})"
+
+
+def _yaml_problem(error: yaml.YAMLError) -> str:
+    problem = getattr(error, "problem", None)
+    return str(problem) if problem else str(error).splitlines()[0]
+
+
+def _format_location(location: Iterable[int | str]) -> str:
+    text = ""
+    for part in location:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else part
+    return text or "(document)"
+
+
+def _format_rule(detail: Mapping[str, Any]) -> str:
+    kind = detail.get("type")
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        return "unknown field (check the spelling)"
+    message = str(detail.get("msg", "invalid value"))
+    return message.removeprefix("Value error, ")
+
+
+def _cross_policy_issues(policies: Sequence[Policy]) -> Iterable[PolicyIssue]:
+    policy_files: dict[str, Path | None] = {}
+    clock_files: dict[str, Path | None] = {}
+    for policy in policies:
+        if policy.policy_id in policy_files:
+            where = policy_files[policy.policy_id]
+            yield PolicyIssue(policy.file, "id", f"policy id {policy.policy_id!r} also in {where}")
+        policy_files.setdefault(policy.policy_id, policy.file)
+        for index, clock in enumerate(policy.clocks):
+            if clock.clock_id in clock_files:
+                where = clock_files[clock.clock_id]
+                yield PolicyIssue(
+                    policy.file,
+                    f"clocks[{index}].id",
+                    f"clock id {clock.clock_id!r} is already used in {where}; "
+                    "clock ids must be unique across all policies",
+                )
+            clock_files.setdefault(clock.clock_id, policy.file)

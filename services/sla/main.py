@@ -1,0 +1,84 @@
+"""Wires the sla service: Faust worker, policies, producer, ops endpoint with /clocks."""
+
+from __future__ import annotations
+
+import faust
+from aiokafka import AIOKafkaProducer
+from kintsugi.common.kafka import DeadLetterPublisher, EventPublisher, make_producer
+from kintsugi.common.logs import configure_logging, get_logger
+from kintsugi.common.ops_server import Health, OpsServer
+from kintsugi.common.timeutil import system_clock
+from kintsugi.common.topics import COMPLAINT_EVENTS, DEAD_LETTERS
+
+from services.sla.adapters.faust_app import build_runtime
+from services.sla.config import SlaSettings
+from services.sla.domain import PolicySet
+from services.sla.service import SlaService
+
+log = get_logger("sla")
+
+
+class _Producer:
+    """The aiokafka producer, started with the worker (Faust owns the event loop)."""
+
+    def __init__(self, settings: SlaSettings) -> None:
+        self._settings = settings
+        self.producer: AIOKafkaProducer | None = None
+
+    def publisher(self) -> EventPublisher:
+        assert self.producer is not None, "used before the worker started"
+        return EventPublisher(self.producer, self._settings.kafka.topic(COMPLAINT_EVENTS))
+
+    def dead_letters(self) -> DeadLetterPublisher:
+        assert self.producer is not None, "used before the worker started"
+        return DeadLetterPublisher(
+            self.producer,
+            self._settings.kafka.topic(DEAD_LETTERS),
+            self._settings.app_id,
+            system_clock,
+        )
+
+
+def main() -> None:
+    settings = SlaSettings()
+    configure_logging("sla", settings.log_level)
+    policies = PolicySet.load(settings.policies_dir)
+    producer = _Producer(settings)
+    runtime = build_runtime(
+        settings, SlaService(policies), producer.publisher, producer.dead_letters, system_clock
+    )
+    app = runtime.app
+    health = Health()
+    ops = OpsServer(
+        health,
+        settings.ops_host,
+        settings.ops_port,
+        extra_routes=[("GET", "/clocks/{complaint_id}", runtime.explain_route)],
+    )
+    health.add_check("worker_started", runtime.started.is_set)
+    health.add_check("not_rebalancing", lambda: not app.rebalancing)
+
+    @app.task
+    async def start_edges() -> None:
+        # Faust's worker configures logging its own way on start; put ours back.
+        configure_logging("sla", settings.log_level)
+        producer.producer = make_producer(settings.kafka.bootstrap_servers, "kintsugi-sla")
+        await producer.producer.start()
+        await ops.start()
+        runtime.started.set()
+        log.info("started", ops_port=ops.bound_port)
+
+    @app.on_before_shutdown.connect
+    async def stop_edges(app: faust.App, **_: object) -> None:
+        health.shutting_down = True
+        log.info("stopping")
+        await ops.stop()
+        if producer.producer is not None:
+            await producer.producer.stop()
+
+    worker = faust.Worker(app, loglevel=settings.log_level)
+    worker.execute_from_commandline()
+
+
+if __name__ == "__main__":
+    main()

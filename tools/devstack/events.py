@@ -1,0 +1,66 @@
+"""Read complaint events back from a real topic (``make up`` journeys, e2e assertions)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from kintsugi.common.codec import Event, decode
+
+
+class EventTail:
+    """All partitions of one topic, from the start or from 'now', without a consumer group."""
+
+    def __init__(self, bootstrap_servers: str, topic: str, from_start: bool = True) -> None:
+        self._consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None
+        )
+        self._topic = topic
+        self._from_start = from_start
+
+    async def __aenter__(self) -> EventTail:
+        await self._consumer.start()
+        partitions = self._consumer.partitions_for_topic(self._topic) or set()
+        tps = [TopicPartition(self._topic, p) for p in sorted(partitions)]
+        self._consumer.assign(tps)
+        if self._from_start:
+            await self._consumer.seek_to_beginning(*tps)
+        else:
+            await self._consumer.seek_to_end(*tps)
+            for tp in tps:  # pin the position now, before anything is submitted
+                await self._consumer.position(tp)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self._consumer.stop()
+
+    async def events(self, timeout_s: float) -> AsyncIterator[Event]:
+        deadline = time.monotonic() + timeout_s
+        while (remaining := deadline - time.monotonic()) > 0:
+            batches = await self._consumer.getmany(timeout_ms=int(min(remaining, 0.5) * 1000))
+            for records in batches.values():
+                for record in records:
+                    yield decode(record.value)
+
+    async def collect(
+        self, done: Callable[[list[Event]], bool], timeout_s: float
+    ) -> list[Event]:
+        """Events until ``done(events_so_far)`` or the timeout; never raises on timeout."""
+        seen: list[Event] = []
+        async for event in self.events(timeout_s):
+            seen.append(event)
+            if done(seen):
+                break
+        return seen
+
+
+async def wait_until(predicate: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(0.1)
+    return predicate()

@@ -1,0 +1,127 @@
+"""Start, await and stop Kintsugi's service processes (used by ``make up`` and e2e tests)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+SERVICE_NAMES = ("intake", "router", "sla", "notifier")
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Everything that differs between one local stack and another (e.g. a test's)."""
+
+    bootstrap_servers: str
+    smtp_port: int
+    grpc_port: int = 50051
+    ops_ports: dict[str, int] = field(
+        default_factory=lambda: {"intake": 9101, "router": 9102, "sla": 9103, "notifier": 9104}
+    )
+    topic_prefix: str = ""
+    group_suffix: str = ""
+    sla_data_dir: Path = Path(".local/sla")
+    log_level: str = "INFO"
+
+    def env(self, service: str) -> dict[str, str]:
+        prefix = f"KINTSUGI_{service.upper()}_"
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
+            "KINTSUGI_TOPIC_PREFIX": self.topic_prefix,
+            f"{prefix}OPS_HOST": "127.0.0.1",
+            f"{prefix}OPS_PORT": str(self.ops_ports[service]),
+            f"{prefix}LOG_LEVEL": self.log_level,
+            "PYTHONUNBUFFERED": "1",
+        }
+        if service == "sla":
+            env[f"{prefix}APP_ID"] = f"kintsugi-sla{self.group_suffix}"
+            env[f"{prefix}DATA_DIR"] = str(self.sla_data_dir)
+        else:
+            env[f"{prefix}CONSUMER_GROUP"] = f"kintsugi-{service}{self.group_suffix}"
+        if service == "intake":
+            env[f"{prefix}GRPC_HOST"] = "127.0.0.1"
+            env[f"{prefix}GRPC_PORT"] = str(self.grpc_port)
+        if service == "notifier":
+            env[f"{prefix}SMTP_HOST"] = "127.0.0.1"
+            env[f"{prefix}SMTP_PORT"] = str(self.smtp_port)
+        return env
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    process: subprocess.Popen[bytes]
+    ops_port: int
+    log_path: Path
+
+    def ready(self) -> bool:
+        try:
+            url = f"http://127.0.0.1:{self.ops_port}/readyz"
+            with urllib.request.urlopen(url, timeout=1) as response:
+                return bool(response.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def wait_ready(self, timeout_s: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited early:\n{self.log_tail()}")
+            if self.ready():
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"{self.name} not ready after {timeout_s}s:\n{self.log_tail()}")
+
+    def stop(self, timeout_s: float = 30.0) -> int:
+        """SIGTERM (graceful: finish in-flight work, commit), then SIGKILL if it hangs."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout_s)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+def start_service(
+    name: str, config: StackConfig, log_dir: Path, detach: bool = False
+) -> ServiceProcess:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{name}.log"
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", f"services.{name}"],
+            env=config.env(name),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=detach,
+        )
+    return ServiceProcess(name, process, config.ops_ports[name], log_path)
+
+
+def start_stack(config: StackConfig, log_dir: Path, detach: bool = False) -> list[ServiceProcess]:
+    processes = [start_service(name, config, log_dir, detach) for name in SERVICE_NAMES]
+    try:
+        for process in processes:
+            process.wait_ready()
+    except Exception:
+        for process in processes:
+            process.stop()
+        raise
+    return processes
