@@ -6,12 +6,12 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
-from kintsugi.common.codec import Event, decode
+from kintsugi.common.codec import Event, UndecodableMessage, decode
 
 
-class EventTail:
+class TopicTail:
     """All partitions of one topic, from the start or from 'now', without a consumer group."""
 
     def __init__(self, bootstrap_servers: str, topic: str, from_start: bool = True) -> None:
@@ -21,9 +21,13 @@ class EventTail:
         self._topic = topic
         self._from_start = from_start
 
-    async def __aenter__(self) -> EventTail:
+    async def __aenter__(self) -> TopicTail:
         await self._consumer.start()
-        partitions = self._consumer.partitions_for_topic(self._topic) or set()
+        # A fresh consumer has no metadata for a topic it did not subscribe to.
+        cluster = await self._consumer._client.fetch_all_metadata()
+        partitions = cluster.partitions_for_topic(self._topic) or set()
+        if not partitions:
+            raise LookupError(f"topic {self._topic} does not exist")
         tps = [TopicPartition(self._topic, p) for p in sorted(partitions)]
         self._consumer.assign(tps)
         if self._from_start:
@@ -37,13 +41,21 @@ class EventTail:
     async def __aexit__(self, *exc: object) -> None:
         await self._consumer.stop()
 
-    async def events(self, timeout_s: float) -> AsyncIterator[Event]:
+    async def records(self, timeout_s: float) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
         deadline = time.monotonic() + timeout_s
         while (remaining := deadline - time.monotonic()) > 0:
             batches = await self._consumer.getmany(timeout_ms=int(min(remaining, 0.5) * 1000))
             for records in batches.values():
                 for record in records:
-                    yield decode(record.value)
+                    yield record
+
+    async def events(self, timeout_s: float) -> AsyncIterator[Event]:
+        """Decodable events only: what is not an Event is the dead-letter path's business."""
+        async for record in self.records(timeout_s):
+            try:
+                yield decode(record.value)
+            except UndecodableMessage:
+                continue
 
     async def collect(
         self, done: Callable[[list[Event]], bool], timeout_s: float

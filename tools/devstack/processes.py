@@ -25,8 +25,9 @@ class StackConfig:
     ops_ports: dict[str, int] = field(
         default_factory=lambda: {"intake": 9101, "router": 9102, "sla": 9103, "notifier": 9104}
     )
+    # Prefixes topics, consumer groups and the Faust app id: stacks sharing a cluster
+    # (a developer's and a test run's) never see each other.
     topic_prefix: str = ""
-    group_suffix: str = ""
     sla_data_dir: Path = Path(".local/sla")
     log_level: str = "INFO"
 
@@ -42,10 +43,10 @@ class StackConfig:
             "PYTHONUNBUFFERED": "1",
         }
         if service == "sla":
-            env[f"{prefix}APP_ID"] = f"kintsugi-sla{self.group_suffix}"
+            env[f"{prefix}APP_ID"] = f"{self.topic_prefix}kintsugi-sla"
             env[f"{prefix}DATA_DIR"] = str(self.sla_data_dir)
         else:
-            env[f"{prefix}CONSUMER_GROUP"] = f"kintsugi-{service}{self.group_suffix}"
+            env[f"{prefix}CONSUMER_GROUP"] = f"{self.topic_prefix}kintsugi-{service}"
         if service == "intake":
             env[f"{prefix}GRPC_HOST"] = "127.0.0.1"
             env[f"{prefix}GRPC_PORT"] = str(self.grpc_port)

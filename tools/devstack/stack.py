@@ -24,7 +24,7 @@ from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.timeutil import from_timestamp
 from kintsugi.common.topics import COMPLAINT_EVENTS
 from kintsugi.intake.v1 import intake_pb2_grpc
-from tools.devstack.events import EventTail
+from tools.devstack.events import TopicTail
 from tools.devstack.processes import SERVICE_NAMES, ServiceProcess, StackConfig, start_service
 from tools.devstack.samples import sample_requests
 
@@ -104,7 +104,7 @@ def _describe(event: Event) -> str | None:
 
 async def _submit_and_follow(config: StackConfig) -> bool:
     topic = KafkaSettings(bootstrap_servers=config.bootstrap_servers).topic(COMPLAINT_EVENTS)
-    async with EventTail(config.bootstrap_servers, topic, from_start=False) as tail:
+    async with TopicTail(config.bootstrap_servers, topic, from_start=False) as tail:
         submitted: dict[str, float] = {}
         names: dict[str, str] = {}
         async with grpc.aio.insecure_channel(f"127.0.0.1:{config.grpc_port}") as channel:
