@@ -1,0 +1,299 @@
+"""All clocks of one complaint, side by side, driven by milestones and ticks.
+
+How milestones act on clocks (by clock kind; a clock's `met_by` may replace the set of
+communications that meet it):
+
+| milestone               | effect |
+|-------------------------|--------|
+| ACKNOWLEDGED            | meets acknowledgement clocks; resets progress-update cadences |
+| CUSTOMER_UPDATED        | meets acknowledgement and first-response clocks; resets cadences |
+| HOLDING_RESPONSE_SENT   | meets holding-response clocks (and clocks listing it in `met_by`, e.g. the FCA eight-week clock), acknowledgement and first response; resets cadences; final-response clocks keep running |
+| FINAL_RESPONSE_SENT     | ends every open clock: meets acknowledgement, first response, holding, final, resolution and cadence clocks; supersedes the rest (a DISP 1.5 window) |
+| SUMMARY_RESOLUTION_SENT | while a summary-resolution window is open: meets it and ends every other open clock like a final response, superseding holding and final-response clocks. Outside such a window it counts as a customer update only |
+| WAITING_ON_CUSTOMER     | pauses running pausable (internal) clocks; regulatory clocks never pause |
+| CUSTOMER_RESPONDED      | resumes paused clocks, pushing their deadlines back by the time paused |
+| REOPENED                | restarts finished clocks whose policy says `on_reopen: restart`, from the reopening |
+| CLOSED                  | cancels every clock still open |
+
+The first response is a person's reply, so an automatic acknowledgement does not meet it.
+
+Before and after applying a milestone at instant `at`, every transition scheduled at or
+before `at` is emitted, so a reply that comes after its deadline finds the clock breached.
+A milestone dated before the complaint's receipt counts as at receipt.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+
+from services.sla.domain.clock import (
+    FINISHED_STATES,
+    ClockContext,
+    ClockRecord,
+    ClockState,
+    advance_to,
+    open_clock,
+    pause,
+    reset_cycle,
+    restart,
+    resume,
+    started_event,
+    stop,
+)
+from services.sla.domain.definitions import ClockDefinition, ClockKind
+from services.sla.domain.errors import ComplaintFactsError, StateError
+from services.sla.domain.events import ClockEvent
+from services.sla.domain.explain import ClockExplanation, explain_clock
+from services.sla.domain.facts import ComplaintFacts, Milestone
+from services.sla.domain.instants import from_epoch, to_epoch
+from services.sla.domain.policy import PolicySet
+from services.sla.domain.serialization import decode_state, encode_state
+
+import datetime as dt
+
+_COMMUNICATIONS_UP_TO_FINAL = frozenset(
+    {
+        Milestone.ACKNOWLEDGED,
+        Milestone.CUSTOMER_UPDATED,
+        Milestone.HOLDING_RESPONSE_SENT,
+        Milestone.FINAL_RESPONSE_SENT,
+        Milestone.SUMMARY_RESOLUTION_SENT,
+    }
+)
+DEFAULT_MET_BY: dict[ClockKind, frozenset[Milestone]] = {
+    ClockKind.ACKNOWLEDGEMENT: _COMMUNICATIONS_UP_TO_FINAL,
+    ClockKind.FIRST_RESPONSE: _COMMUNICATIONS_UP_TO_FINAL - {Milestone.ACKNOWLEDGED},
+    ClockKind.PROGRESS_UPDATE: frozenset(
+        {Milestone.FINAL_RESPONSE_SENT, Milestone.SUMMARY_RESOLUTION_SENT}
+    ),
+    ClockKind.SUMMARY_RESOLUTION: frozenset({Milestone.SUMMARY_RESOLUTION_SENT}),
+    ClockKind.HOLDING_RESPONSE: frozenset(
+        {Milestone.HOLDING_RESPONSE_SENT, Milestone.FINAL_RESPONSE_SENT}
+    ),
+    ClockKind.FINAL_RESPONSE: frozenset({Milestone.FINAL_RESPONSE_SENT}),
+    ClockKind.RESOLUTION: frozenset(
+        {Milestone.FINAL_RESPONSE_SENT, Milestone.SUMMARY_RESOLUTION_SENT}
+    ),
+}
+
+
+class _Action(enum.Enum):
+    NONE = enum.auto()
+    MEET = enum.auto()
+    RESET = enum.auto()
+    SUPERSEDE = enum.auto()
+    PAUSE = enum.auto()
+    RESUME = enum.auto()
+    CANCEL = enum.auto()
+    RESTART = enum.auto()
+
+
+_LIFECYCLE_ACTIONS = {
+    Milestone.WAITING_ON_CUSTOMER: _Action.PAUSE,
+    Milestone.CUSTOMER_RESPONDED: _Action.RESUME,
+    Milestone.REOPENED: _Action.RESTART,
+    Milestone.CLOSED: _Action.CANCEL,
+}
+
+
+def action_for(definition: ClockDefinition, milestone: Milestone, resolves: bool) -> _Action:
+    """What `milestone` does to a clock; `resolves` = it ends the complaint's clocks."""
+    lifecycle = _LIFECYCLE_ACTIONS.get(milestone)
+    if lifecycle is not None:
+        return lifecycle
+    met_by = definition.met_by or DEFAULT_MET_BY[definition.kind]
+    if milestone in met_by:
+        return _Action.MEET
+    if resolves:
+        return _Action.SUPERSEDE
+    return _Action.RESET if definition.is_cadence else _Action.NONE
+
+
+class ComplaintClocks:
+    """The aggregate of one complaint's clocks. Methods mutate it and return events."""
+
+    __slots__ = ("_calendar_id", "_clocks", "_complaint_id", "_received_at", "_wakeup")
+
+    def __init__(
+        self,
+        complaint_id: str,
+        calendar_id: str,
+        received_at: int,
+        clocks: Iterable[ClockRecord],
+    ) -> None:
+        self._complaint_id = complaint_id
+        self._calendar_id = calendar_id
+        self._received_at = received_at
+        self._clocks = list(clocks)
+        self._wakeup = self._earliest_wakeup()
+
+    @classmethod
+    def start(
+        cls, facts: ComplaintFacts, policies: PolicySet
+    ) -> tuple[ComplaintClocks, list[ClockEvent]]:
+        definitions = policies.clocks_for(facts)
+        calendar = policies.calendar(facts.jurisdiction)
+        received_at = to_epoch(facts.received_at)
+        records: list[ClockRecord] = []
+        events: list[ClockEvent] = []
+        for definition in definitions:
+            context = ClockContext(facts.complaint_id, definition, calendar)
+            record = open_clock(context, received_at, cycle=0)
+            records.append(record)
+            events.append(started_event(context, record))
+        return cls(facts.complaint_id, facts.jurisdiction, received_at, records), events
+
+    # --- queries --------------------------------------------------------------------------
+
+    @property
+    def complaint_id(self) -> str:
+        return self._complaint_id
+
+    @property
+    def jurisdiction(self) -> str:
+        return self._calendar_id
+
+    @property
+    def received_at(self) -> dt.datetime:
+        return from_epoch(self._received_at)
+
+    @property
+    def clocks(self) -> tuple[ClockRecord, ...]:
+        return tuple(self._clocks)
+
+    def next_wakeup(self) -> dt.datetime | None:
+        return None if self._wakeup is None else from_epoch(self._wakeup)
+
+    def is_finished(self) -> bool:
+        return all(record.state in FINISHED_STATES for record in self._clocks)
+
+    def explain(self, now: dt.datetime, policies: PolicySet) -> list[ClockExplanation]:
+        """Every clock as it reads at `now` (transitions due by then included)."""
+        at = to_epoch(now)
+        probe = self.copy()
+        probe._advance(at, policies)
+        return [
+            explain_clock(probe._context(record, policies), record, at, self._received_at)
+            for record in probe._clocks
+        ]
+
+    # --- transitions ----------------------------------------------------------------------
+
+    def tick(self, now: dt.datetime, policies: PolicySet) -> list[ClockEvent]:
+        at = to_epoch(now)
+        if self._wakeup is None or at < self._wakeup:
+            return []
+        return self._advance(at, policies)
+
+    def on_milestone(
+        self, milestone: Milestone, at: dt.datetime, policies: PolicySet
+    ) -> list[ClockEvent]:
+        instant = max(to_epoch(at), self._received_at)
+        events = self._advance(instant, policies)
+        contexts = [self._context(record, policies) for record in self._clocks]
+        resolves = milestone is Milestone.FINAL_RESPONSE_SENT or (
+            milestone is Milestone.SUMMARY_RESOLUTION_SENT
+            and any(
+                context.definition.kind is ClockKind.SUMMARY_RESOLUTION
+                and record.state is ClockState.RUNNING
+                for context, record in zip(contexts, self._clocks, strict=True)
+            )
+        )
+        if milestone is Milestone.SUMMARY_RESOLUTION_SENT and not resolves:
+            milestone = Milestone.CUSTOMER_UPDATED  # no open window: just an update
+        for index, context in enumerate(contexts):
+            record, produced = _apply(
+                action_for(context.definition, milestone, resolves),
+                context,
+                self._clocks[index],
+                instant,
+            )
+            self._clocks[index] = record
+            events.extend(produced)
+        self._wakeup = self._earliest_wakeup()
+        events.extend(self._advance(instant, policies))
+        return events
+
+    # --- state ----------------------------------------------------------------------------
+
+    def to_bytes(self) -> bytes:
+        return encode_state(self._complaint_id, self._calendar_id, self._received_at, self._clocks)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, policies: PolicySet | None = None) -> ComplaintClocks:
+        """Restore state; with `policies`, also check every clock and calendar still exists."""
+        complaint_id, calendar_id, received_at, records = decode_state(data)
+        restored = cls(complaint_id, calendar_id, received_at, records)
+        if policies is not None:
+            for record in records:
+                restored._context(record, policies)
+        return restored
+
+    def copy(self) -> ComplaintClocks:
+        return ComplaintClocks(
+            self._complaint_id, self._calendar_id, self._received_at, self._clocks
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ComplaintClocks):
+            return NotImplemented
+        return (
+            self._complaint_id,
+            self._calendar_id,
+            self._received_at,
+            self._clocks,
+        ) == (other._complaint_id, other._calendar_id, other._received_at, other._clocks)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable
+
+    def __repr__(self) -> str:
+        states = ", ".join(f"{r.clock_id}={r.state.name.lower()}" for r in self._clocks)
+        return f"ComplaintClocks({self._complaint_id!r}, {self._calendar_id!r}, [{states}])"
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _advance(self, now: int, policies: PolicySet) -> list[ClockEvent]:
+        ordered: list[tuple[dt.datetime, int, int, ClockEvent]] = []
+        for index, record in enumerate(self._clocks):
+            if record.next_at is None or record.next_at > now:
+                continue
+            record, events = advance_to(self._context(record, policies), record, now)
+            self._clocks[index] = record
+            ordered.extend(
+                (event.occurred_at, index, sequence, event) for sequence, event in enumerate(events)
+            )
+        self._wakeup = self._earliest_wakeup()
+        ordered.sort(key=lambda item: item[:3])
+        return [event for *_, event in ordered]
+
+    def _earliest_wakeup(self) -> int | None:
+        pending = [record.next_at for record in self._clocks if record.next_at is not None]
+        return min(pending) if pending else None
+
+    def _context(self, record: ClockRecord, policies: PolicySet) -> ClockContext:
+        try:
+            calendar = policies.calendar(self._calendar_id)
+        except ComplaintFactsError as error:
+            raise StateError(f"complaint {self._complaint_id}: {error}") from error
+        return ClockContext(self._complaint_id, policies.clock(record.clock_id), calendar)
+
+
+def _apply(
+    action: _Action, context: ClockContext, record: ClockRecord, at: int
+) -> tuple[ClockRecord, Sequence[ClockEvent]]:
+    if action is _Action.MEET:
+        return stop(context, record, at, "met")
+    if action is _Action.SUPERSEDE:
+        return stop(context, record, at, "superseded")
+    if action is _Action.CANCEL:
+        return stop(context, record, at, "cancelled")
+    if action is _Action.RESET:
+        return reset_cycle(context, record, at)
+    if action is _Action.PAUSE:
+        return pause(context, record, at)
+    if action is _Action.RESUME:
+        return resume(context, record, at)
+    if action is _Action.RESTART:
+        return restart(context, record, at)
+    return record, ()

@@ -1,0 +1,124 @@
+"""Compact, exact serialisation of a complaint's clock state.
+
+The format is minified JSON (readable in a debugger, no extra dependency):
+
+    [1, complaint_id, calendar_id, received_at, [clock, ...]]
+
+`1` is the format version and `received_at` epoch seconds. Each clock is a positional
+list in `ClockRecord` field order, with instants stored as offsets (seconds) to keep
+numbers short: `started_at` from `received_at`, every other instant from `started_at`.
+Trailing fields still at their defaults are omitted. Policies and calendars are not stored,
+only clock ids, so the state is restored against whichever policy set is loaded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from services.sla.domain.clock import ClockRecord, ClockState
+from services.sla.domain.errors import StateError
+
+FORMAT_VERSION = 1
+# Defaults of the optional trailing fields, from `anchor_at` on; None = absent instant.
+_TRAILING_DEFAULTS: tuple[int | None, ...] = (0, 0, 0, 0, None, None, 0, 0)
+_REQUIRED_FIELDS = 7
+
+
+def encode_state(
+    complaint_id: str, calendar_id: str, received_at: int, clocks: Sequence[ClockRecord]
+) -> bytes:
+    body = [FORMAT_VERSION, complaint_id, calendar_id, received_at, [_encode(c, received_at) for c in clocks]]
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def decode_state(data: bytes) -> tuple[str, str, int, list[ClockRecord]]:
+    try:
+        body = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise StateError(f"clock state is not valid JSON: {error}") from error
+    if not isinstance(body, list) or len(body) != 5 or body[0] != FORMAT_VERSION:
+        raise StateError(f"clock state is not format version {FORMAT_VERSION}")
+    _, complaint_id, calendar_id, received_at, clocks = body
+    if not (isinstance(complaint_id, str) and isinstance(calendar_id, str)):
+        raise StateError("clock state: complaint and calendar ids must be strings")
+    if not _is_int(received_at) or not isinstance(clocks, list):
+        raise StateError("clock state: malformed header")
+    return complaint_id, calendar_id, received_at, [_decode(c, received_at) for c in clocks]
+
+
+def _encode(clock: ClockRecord, received_at: int) -> list[Any]:
+    start = clock.started_at
+    values: list[Any] = [
+        clock.clock_id,
+        int(clock.state),
+        clock.cycle,
+        start - received_at,
+        clock.due_at - start,
+        clock.budget,
+        _offset(clock.next_at, start),
+        clock.anchor_at - start,
+        clock.consumed,
+        clock.warned_percent,
+        int(clock.update_sent),
+        _offset(clock.ended_at, start),
+        _offset(clock.paused_at, start),
+        clock.paused_seconds,
+        clock.pauses,
+    ]
+    while len(values) > _REQUIRED_FIELDS and _is_default(values, len(values) - 1):
+        values.pop()
+    return values
+
+
+def _decode(values: object, received_at: int) -> ClockRecord:
+    if not isinstance(values, list) or not _REQUIRED_FIELDS <= len(values) <= 15:
+        raise StateError(f"clock state: malformed clock {values!r}")
+    padded = values + list(_TRAILING_DEFAULTS[len(values) - _REQUIRED_FIELDS :])
+    clock_id, state, cycle, start_offset, due, budget, next_at, anchor, *rest = padded
+    consumed, warned, update_sent, ended, paused_at, paused_seconds, pauses = rest
+    integers = (state, cycle, start_offset, due, budget, anchor, consumed, warned, update_sent)
+    optional = (next_at, ended, paused_at)
+    if (
+        not isinstance(clock_id, str)
+        or not all(_is_int(value) for value in (*integers, paused_seconds, pauses))
+        or not all(value is None or _is_int(value) for value in optional)
+        or state not in ClockState._value2member_map_
+    ):
+        raise StateError(f"clock state: malformed clock {values!r}")
+    start = received_at + start_offset
+    return ClockRecord(
+        clock_id=clock_id,
+        state=ClockState(state),
+        cycle=cycle,
+        started_at=start,
+        due_at=start + due,
+        budget=budget,
+        next_at=_instant(next_at, start),
+        anchor_at=start + anchor,
+        consumed=consumed,
+        warned_percent=warned,
+        update_sent=bool(update_sent),
+        ended_at=_instant(ended, start),
+        paused_at=_instant(paused_at, start),
+        paused_seconds=paused_seconds,
+        pauses=pauses,
+    )
+
+
+def _is_default(values: list[Any], index: int) -> bool:
+    default = _TRAILING_DEFAULTS[index - _REQUIRED_FIELDS] if index >= _REQUIRED_FIELDS else 0
+    return values[index] is None if default is None else values[index] == default
+
+
+def _offset(instant: int | None, start: int) -> int | None:
+    return None if instant is None else instant - start
+
+
+def _instant(offset: int | None, start: int) -> int | None:
+    return None if offset is None else start + offset
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

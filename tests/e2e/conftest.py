@@ -1,0 +1,84 @@
+"""The four real service processes, a real SMTP server and the session's real topics."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+import pytest
+from kintsugi.common.kafka_settings import KafkaSettings
+from kintsugi.intake.v1 import intake_pb2_grpc
+
+from tools.devstack.mailbox import Mailbox, start_mailbox
+from tools.devstack.processes import (
+    SERVICE_NAMES,
+    ServiceProcess,
+    StackConfig,
+    start_service,
+    start_stack,
+)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class Stack:
+    config: StackConfig
+    kafka: KafkaSettings
+    mailbox: Mailbox
+    processes: dict[str, ServiceProcess]
+    log_dir: Path
+    intake: intake_pb2_grpc.IntakeServiceStub
+
+    def restart(self, name: str) -> ServiceProcess:
+        process = start_service(name, self.config, self.log_dir)
+        process.wait_ready()
+        self.processes[name] = process
+        return process
+
+
+@pytest.fixture(scope="session")
+def mailbox() -> Iterator[tuple[int, Mailbox]]:
+    controller, box = start_mailbox(free_port())
+    yield controller.port, box
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+async def stack(
+    kafka_settings: KafkaSettings,
+    mailbox: tuple[int, Mailbox],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[Stack]:
+    smtp_port, box = mailbox
+    base = tmp_path_factory.mktemp("stack")
+    config = StackConfig(
+        bootstrap_servers=kafka_settings.bootstrap_servers,
+        smtp_port=smtp_port,
+        grpc_port=free_port(),
+        ops_ports={name: free_port() for name in SERVICE_NAMES},
+        topic_prefix=kafka_settings.topic_prefix,
+        sla_data_dir=base / "sla",
+    )
+    log_dir = base / "logs"
+    processes = await asyncio.to_thread(start_stack, config, log_dir)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{config.grpc_port}") as channel:
+        yield Stack(
+            config=config,
+            kafka=kafka_settings,
+            mailbox=box,
+            processes={p.name: p for p in processes},
+            log_dir=log_dir,
+            intake=intake_pb2_grpc.IntakeServiceStub(channel),
+        )
+    for process in processes:
+        await asyncio.to_thread(process.stop)

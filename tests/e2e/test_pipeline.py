@@ -1,0 +1,181 @@
+"""End to end: four real service processes, a real broker, a real SMTP server.
+
+A complaint submitted over gRPC must be received, classified, assigned, timed and
+acknowledged by email, in that order, exactly once - across restarts too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from kintsugi.common.codec import DeadLetter, Event, event_type
+from kintsugi.common.kafka import make_producer
+from kintsugi.common.topics import COMPLAINT_EVENTS, DEAD_LETTERS
+from kintsugi.events.v1 import clock_pb2
+from kintsugi.events.v1 import complaint_pb2 as pb
+from kintsugi.intake.v1 import intake_pb2
+
+from tests.e2e.conftest import Stack
+from tools.devstack.events import TopicTail
+
+JOURNEY_TIMEOUT_S = 60
+
+
+def complaint(
+    reference: str, email: str, jurisdiction: str = "GB-ENG", text: str = "I was charged twice."
+) -> intake_pb2.SubmitComplaintRequest:
+    received = Timestamp()
+    received.FromDatetime(datetime.now(UTC) - timedelta(minutes=1))
+    return intake_pb2.SubmitComplaintRequest(
+        source_system="e2e",
+        source_reference=reference,
+        customer=pb.Customer(
+            customer_id=f"cust-{reference}", display_name="Grace Hopper", email=email
+        ),
+        channel=pb.CHANNEL_EMAIL,
+        subject="Double charge",
+        description=text,
+        product="credit_card",
+        jurisdiction=jurisdiction,
+        received_at=received,
+    )
+
+
+def acknowledged(events: list[Event]) -> bool:
+    return any(event_type(e) == "notification_sent" for e in events) and any(
+        event_type(e) == "clock_stopped" for e in events
+    )
+
+
+async def journeys(stack: Stack, complaint_ids: set[str]) -> dict[str, list[Event]]:
+    """Each complaint's events, once every one has been acknowledged and its clock met."""
+    by_complaint: dict[str, list[Event]] = defaultdict(list)
+
+    def done(_: list[Event]) -> bool:
+        return all(acknowledged(by_complaint[c]) for c in complaint_ids)
+
+    async with TopicTail(stack.kafka.bootstrap_servers, stack.kafka.topic(COMPLAINT_EVENTS)) as t:
+        async for event in t.events(JOURNEY_TIMEOUT_S):
+            if event.complaint_id in complaint_ids:
+                by_complaint[event.complaint_id].append(event)
+                if done([]):
+                    break
+    return by_complaint
+
+
+async def test_complaints_flow_from_grpc_to_an_acknowledgement_email(
+    stack: Stack, unique: str
+) -> None:
+    requests = [
+        complaint(f"{unique}-uk", f"uk-{unique}@example.com", "GB-ENG"),
+        complaint(f"{unique}-us", f"us-{unique}@example.com", "US"),
+        complaint(
+            f"{unique}-au",
+            f"au-{unique}@example.com",
+            "AU-NSW",
+            "My superannuation rollover is delayed.",
+        ),
+    ]
+    responses = [await stack.intake.SubmitComplaint(r, timeout=10) for r in requests]
+    ids = {r.complaint_id for r in responses}
+
+    timeline = await journeys(stack, ids)
+
+    for request, response in zip(requests, responses, strict=True):
+        events = timeline[response.complaint_id]
+        kinds = [event_type(e) for e in events]
+        assert acknowledged(events), f"{request.jurisdiction}: {kinds}"
+        order = [
+            kinds.index(k) for k in ("received", "classified", "assigned", "notification_sent")
+        ]
+        assert order == sorted(order), kinds
+        assert "clock_started" in kinds
+        stopped = [e.clock_stopped for e in events if event_type(e) == "clock_stopped"]
+        assert any(
+            s.outcome == clock_pb2.CLOCK_OUTCOME_MET and s.clock.clock_kind == "acknowledgement"
+            for s in stopped
+        ), stopped
+        assigned = next(e.assigned for e in events if event_type(e) == "assigned")
+        sent = next(e.notification_sent for e in events if event_type(e) == "notification_sent")
+
+        mails = stack.mailbox.to(request.customer.email)
+        assert len(mails) == 1
+        mail = mails[0]
+        assert mail["Message-ID"] == sent.provider_message_id
+        body = mail.get_content()
+        assert "Dear Grace Hopper" in body
+        assert assigned.handler_name in body  # signed by the person who owns it
+        assert sent.signed_by == assigned.handler_name
+        assert mail["X-Kintsugi-Complaint-Id"] == response.complaint_id
+
+
+async def test_a_resubmitted_complaint_is_acknowledged_only_once(stack: Stack, unique: str) -> None:
+    email = f"twice-{unique}@example.com"
+    first = await stack.intake.SubmitComplaint(complaint(unique, email), timeout=10)
+    await journeys(stack, {first.complaint_id})
+    again = await stack.intake.SubmitComplaint(complaint(unique, email), timeout=10)
+    assert again.complaint_id == first.complaint_id
+
+    # A later complaint's acknowledgement proves the repeat has been fully processed.
+    later = await stack.intake.SubmitComplaint(
+        complaint(f"{unique}-later", f"later-{unique}@example.com"), timeout=10
+    )
+    await journeys(stack, {later.complaint_id})
+    assert len(stack.mailbox.to(email)) == 1
+
+
+async def test_notifier_stops_gracefully_and_catches_up_without_resending(
+    stack: Stack, unique: str
+) -> None:
+    before = complaint(f"{unique}-before", f"before-{unique}@example.com")
+    first = await stack.intake.SubmitComplaint(before, timeout=10)
+    await journeys(stack, {first.complaint_id})
+
+    notifier = stack.processes["notifier"]
+    notifier.process.send_signal(signal.SIGTERM)
+    exit_code = await asyncio.to_thread(notifier.process.wait, 30)
+    assert exit_code == 0
+    assert '"event": "stopped"' in notifier.log_path.read_text()
+
+    during = complaint(f"{unique}-during", f"during-{unique}@example.com")
+    second = await stack.intake.SubmitComplaint(during, timeout=10)
+    await asyncio.to_thread(stack.restart, "notifier")
+    await journeys(stack, {second.complaint_id})
+
+    assert len(stack.mailbox.to(during.customer.email)) == 1
+    assert len(stack.mailbox.to(before.customer.email)) == 1
+
+
+async def test_an_unreadable_event_is_dead_lettered_by_every_consumer(
+    stack: Stack, unique: str
+) -> None:
+    producer = make_producer(stack.kafka.bootstrap_servers, "e2e")
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            stack.kafka.topic(COMPLAINT_EVENTS), b"\x08\x96\x01garbage", key=unique.encode()
+        )
+    finally:
+        await producer.stop()
+
+    groups: set[str] = set()
+    deadline = time.monotonic() + JOURNEY_TIMEOUT_S
+    expected = {
+        f"{stack.config.topic_prefix}kintsugi-router",
+        f"{stack.config.topic_prefix}kintsugi-notifier",
+        f"{stack.config.topic_prefix}kintsugi-sla",
+    }
+    while time.monotonic() < deadline and not expected <= groups:
+        async with TopicTail(stack.kafka.bootstrap_servers, stack.kafka.topic(DEAD_LETTERS)) as t:
+            async for record in t.records(timeout_s=2):
+                letter = DeadLetter()
+                letter.ParseFromString(record.value)
+                if letter.key == unique.encode():
+                    assert "not a kintsugi.events.v1.Event" in letter.reason
+                    groups.add(letter.consumer_group)
+    assert expected <= groups
