@@ -15,11 +15,12 @@ from datetime import UTC, datetime, timedelta
 from google.protobuf.timestamp_pb2 import Timestamp
 from kintsugi.common.codec import DeadLetter, Event, event_type
 from kintsugi.common.kafka import make_producer
-from kintsugi.common.topics import COMPLAINT_EVENTS, DEAD_LETTERS
+from kintsugi.common.topics import COMPLAINT_EVENTS, DEAD_LETTERS, RAW_COMPLAINTS
 from kintsugi.events.v1 import clock_pb2
 from kintsugi.events.v1 import complaint_pb2 as pb
 from kintsugi.intake.v1 import intake_pb2
 
+from services.intake.service import complaint_id_for
 from tests.e2e.conftest import Stack
 from tools.devstack.events import TopicTail
 
@@ -179,3 +180,34 @@ async def test_an_unreadable_event_is_dead_lettered_by_every_consumer(
                     assert "not a kintsugi.events.v1.Event" in letter.reason
                     groups.add(letter.consumer_group)
     assert expected <= groups
+
+
+async def test_complaints_published_on_the_raw_topic_are_taken_in_or_dead_lettered(
+    stack: Stack, unique: str
+) -> None:
+    valid = complaint(f"{unique}-raw", f"raw-{unique}@example.com")
+    invalid = complaint(f"{unique}-raw-bad", f"raw-bad-{unique}@example.com")
+    invalid.jurisdiction = "Narnia"
+    producer = make_producer(stack.kafka.bootstrap_servers, "e2e")
+    await producer.start()
+    try:
+        raw_topic = stack.kafka.topic(RAW_COMPLAINTS)
+        for request in (valid, invalid):
+            await producer.send_and_wait(
+                raw_topic, request.SerializeToString(), key=request.source_reference.encode()
+            )
+    finally:
+        await producer.stop()
+
+    await journeys(stack, {complaint_id_for("e2e", valid.source_reference)})
+    assert len(stack.mailbox.to(valid.customer.email)) == 1
+
+    reasons: list[str] = []
+    async with TopicTail(stack.kafka.bootstrap_servers, stack.kafka.topic(DEAD_LETTERS)) as t:
+        async for record in t.records(timeout_s=JOURNEY_TIMEOUT_S):
+            letter = DeadLetter()
+            letter.ParseFromString(record.value)
+            if letter.key == invalid.source_reference.encode():
+                reasons.append(letter.reason)
+                break
+    assert reasons and "jurisdiction" in reasons[0] and "ISO 3166" in reasons[0]

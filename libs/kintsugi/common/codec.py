@@ -49,9 +49,10 @@ def new_event(
         correlation_id=correlation_id or event_id,
         causation_id=causation_id,
     )
-    field = _PAYLOAD_FIELD_BY_TYPE.get(payload.DESCRIPTOR.full_name)
+    type_name = payload.DESCRIPTOR.full_name if payload.DESCRIPTOR is not None else "?"
+    field = _PAYLOAD_FIELD_BY_TYPE.get(type_name)
     if field is None:
-        raise TypeError(f"{payload.DESCRIPTOR.full_name} is not an Event payload")
+        raise TypeError(f"{type_name} is not an Event payload")
     getattr(event, field).CopyFrom(payload)
     return event
 
@@ -89,4 +90,5 @@ def decode(value: bytes | None) -> Event:
 _PAYLOAD_FIELD_BY_TYPE = {
     field.message_type.full_name: field.name
     for field in Event.DESCRIPTOR.oneofs_by_name["payload"].fields
+    if field.message_type is not None
 }

@@ -218,5 +218,5 @@ class ConsumerLoop:
 def _header(record: ConsumerRecord[bytes, bytes], name: str) -> str | None:
     for key, value in record.headers or ():
         if key == name:
-            return value.decode(errors="replace")
+            return bytes(value).decode(errors="replace")
     return None

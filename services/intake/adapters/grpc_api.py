@@ -7,6 +7,7 @@ import time
 import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_health.v1 import _async as health_aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
@@ -85,7 +86,7 @@ class GrpcServer:
     def __init__(self, intake: Intake, host: str, port: int) -> None:
         self._server = grpc.aio.server()
         intake_pb2_grpc.add_IntakeServiceServicer_to_server(IntakeServicer(intake), self._server)
-        self.health = health.aio.HealthServicer()
+        self.health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         reflection.enable_server_reflection(
             (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self._server

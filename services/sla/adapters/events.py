@@ -13,6 +13,7 @@ from services.sla.domain import (
     ClockBreached,
     ClockEvent,
     ClockPaused,
+    ClockReset,
     ClockRestarted,
     ClockResumed,
     ClockStarted,
@@ -30,6 +31,7 @@ OUTCOMES = {
     "cancelled": cpb.CLOCK_OUTCOME_CANCELLED,
     "superseded": cpb.CLOCK_OUTCOME_SUPERSEDED,
     "restarted": cpb.CLOCK_OUTCOME_RESTARTED,
+    "lapsed": cpb.CLOCK_OUTCOME_LAPSED,
 }
 # A notification sent to the customer is a milestone for the clocks that promised it.
 MILESTONE_BY_PURPOSE = {
@@ -73,6 +75,7 @@ def to_event(domain: ClockEvent, recorded_at: datetime, cause: Event | None) -> 
         policy_id=domain.policy_id,
         clock_kind=domain.clock_kind,
         regulatory=domain.regulatory,
+        cycle=domain.cycle,
     )
     payload: object
     match domain:
@@ -96,8 +99,10 @@ def to_event(domain: ClockEvent, recorded_at: datetime, cause: Event | None) -> 
                 due_at=to_timestamp(domain.due_at),
             )
         case CustomerUpdateDue():
-            payload = cpb.ClockWarning(
-                clock=ref, due_at=to_timestamp(domain.due_at), customer_update_due=True
+            payload = cpb.CustomerUpdateDue(
+                clock=ref,
+                due_at=to_timestamp(domain.due_at),
+                update_by=to_timestamp(domain.update_by),
             )
         case ClockBreached():
             payload = cpb.ClockBreached(clock=ref, due_at=to_timestamp(domain.due_at))

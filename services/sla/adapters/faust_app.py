@@ -26,7 +26,7 @@ from kintsugi.common.topics import COMPLAINT_EVENTS, COMPLAINT_PARTITIONS
 
 from services.sla.adapters.events import facts_from, milestone_for, to_event
 from services.sla.config import SlaSettings
-from services.sla.domain import ClockEvent, PolicyError
+from services.sla.domain import ClockEvent, ComplaintFactsError, StateError
 from services.sla.service import Outcome, SlaService
 
 log = get_logger(__name__)
@@ -123,9 +123,12 @@ def build_runtime(
             message = message_event.message
             try:
                 await handle(decode(message.value))
-            except (UndecodableMessage, PolicyError) as error:
+                outcome = "handled"
+            except (UndecodableMessage, ComplaintFactsError, StateError) as error:
+                # Retrying cannot help: record why and move on; nothing is silently dropped.
                 await dead_letters().publish(message, str(error), "permanent", 1)
-            metrics.EVENTS_CONSUMED.labels(message.topic, "any", "handled").inc()
+                outcome = "dead_lettered"
+            metrics.EVENTS_CONSUMED.labels(message.topic, "complaint_event", outcome).inc()
 
     @app.timer(interval=settings.tick_interval_s)
     async def tick() -> None:

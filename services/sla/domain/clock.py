@@ -155,7 +155,9 @@ def schedule(context: ClockContext, record: ClockRecord) -> list[Scheduled]:
     if record.budget > 0:
         for percent in context.definition.warnings:
             if percent > record.warned_percent:
-                items.append(Scheduled(_threshold_at(context, record, percent), Due.WARNING, percent))
+                items.append(
+                    Scheduled(_threshold_at(context, record, percent), Due.WARNING, percent)
+                )
     lead = context.definition.customer_update_lead
     if lead is not None and not record.update_sent:
         point = lead.before(record.due_at, context.calendar)

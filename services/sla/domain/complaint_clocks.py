@@ -1,19 +1,26 @@
 """All clocks of one complaint, side by side, driven by milestones and ticks.
 
 How milestones act on clocks (by clock kind; a clock's `met_by` may replace the set of
-communications that meet it):
+customer communications that meet it):
 
-| milestone               | effect |
-|-------------------------|--------|
-| ACKNOWLEDGED            | meets acknowledgement clocks; resets progress-update cadences |
-| CUSTOMER_UPDATED        | meets acknowledgement and first-response clocks; resets cadences |
-| HOLDING_RESPONSE_SENT   | meets holding-response clocks (and clocks listing it in `met_by`, e.g. the FCA eight-week clock), acknowledgement and first response; resets cadences; final-response clocks keep running |
-| FINAL_RESPONSE_SENT     | ends every open clock: meets acknowledgement, first response, holding, final, resolution and cadence clocks; supersedes the rest (a DISP 1.5 window) |
-| SUMMARY_RESOLUTION_SENT | while a summary-resolution window is open: meets it and ends every other open clock like a final response, superseding holding and final-response clocks. Outside such a window it counts as a customer update only |
-| WAITING_ON_CUSTOMER     | pauses running pausable (internal) clocks; regulatory clocks never pause |
-| CUSTOMER_RESPONDED      | resumes paused clocks, pushing their deadlines back by the time paused |
-| REOPENED                | restarts finished clocks whose policy says `on_reopen: restart`, from the reopening |
-| CLOSED                  | cancels every clock still open |
+- ACKNOWLEDGED: meets acknowledgement clocks; counts as a customer update, so it resets
+  progress-update cadences.
+- CUSTOMER_UPDATED: meets acknowledgement and first-response clocks; resets cadences.
+- HOLDING_RESPONSE_SENT: meets holding-response clocks (PSD2 15-day holding reply, CFPB
+  "in progress") and clocks that list it in `met_by` (the FCA eight-week clock), plus
+  acknowledgement and first response; resets cadences; final-response clocks run on.
+- FINAL_RESPONSE_SENT: ends every open clock. It meets acknowledgement, first-response,
+  holding, final, resolution and cadence clocks and supersedes the rest (a DISP 1.5 window).
+- SUMMARY_RESOLUTION_SENT: while a summary-resolution window is open, meets it and ends
+  every other open clock as a final response would, superseding holding and final-response
+  clocks (the complaint needs no DISP 1.6 response). With no window open it is only a
+  customer update.
+- WAITING_ON_CUSTOMER: pauses running pausable (internal) clocks. Regulatory clocks never
+  pause.
+- CUSTOMER_RESPONDED: resumes paused clocks; their deadlines move back by the time paused.
+- REOPENED: restarts finished clocks whose policy says `on_reopen: restart`, from the
+  reopening instant, as a new cycle.
+- CLOSED: cancels every clock still open.
 
 The first response is a person's reply, so an automatic acknowledgement does not meet it.
 
@@ -24,6 +31,7 @@ A milestone dated before the complaint's receipt counts as at receipt.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from collections.abc import Iterable, Sequence
 
@@ -49,8 +57,6 @@ from services.sla.domain.facts import ComplaintFacts, Milestone
 from services.sla.domain.instants import from_epoch, to_epoch
 from services.sla.domain.policy import PolicySet
 from services.sla.domain.serialization import decode_state, encode_state
-
-import datetime as dt
 
 _COMMUNICATIONS_UP_TO_FINAL = frozenset(
     {

@@ -13,7 +13,7 @@ from services.sla.domain.definitions import ClockKind, OnExpiry
 from services.sla.domain.instants import from_epoch
 from services.sla.domain.rules import DurationUnit, Measure
 
-JsonValue: TypeAlias = str | int | float | bool | None | list["JsonValue"] | dict[str, "JsonValue"]
+JsonValue: TypeAlias = str | int | float | bool | list["JsonValue"] | dict[str, "JsonValue"] | None
 
 _NEXT_EVENT_NAMES = {
     Due.WARNING: "warning",

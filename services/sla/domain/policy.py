@@ -147,9 +147,11 @@ def _load_calendars(file: Path, issues: list[PolicyIssue]) -> dict[str, Business
 
 def _load_spec(file: Path, model: type[_Spec], issues: list[PolicyIssue]) -> _Spec | None:
     try:
-        document = yaml.load(file.read_text(encoding="utf-8"), Loader=_StrictLoader)  # noqa: S506
+        document = yaml.load(file.read_text(encoding="utf-8"), Loader=_StrictLoader)
     except yaml.YAMLError as error:
-        issues.append(PolicyIssue(file, _yaml_position(error), f"invalid YAML: {_yaml_problem(error)}"))
+        issues.append(
+            PolicyIssue(file, _yaml_position(error), f"invalid YAML: {_yaml_problem(error)}")
+        )
         return None
     if not isinstance(document, dict):
         issues.append(PolicyIssue(file, "(document)", "the document must be a mapping"))
@@ -182,7 +184,7 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[An
 
 _StrictLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,  # type: ignore[arg-type]
+    _construct_mapping,
 )
 
 

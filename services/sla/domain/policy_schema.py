@@ -204,9 +204,7 @@ def policy_issues(spec: PolicySpec) -> list[Issue]:
             issues.append((f"{at}.id", f"duplicate clock id (also clocks[{seen[clock.id]}])"))
         seen.setdefault(clock.id, index)
         if spec.regulatory and clock.pausable:
-            issues.append(
-                (f"{at}.pausable", "regulatory clocks never pause; set pausable: false")
-            )
+            issues.append((f"{at}.pausable", "regulatory clocks never pause; set pausable: false"))
         issues.extend(_due_issues(clock, f"{at}.due"))
         issues.extend(_warning_issues(clock.warnings, f"{at}.warnings"))
         lead = clock.customer_update_lead
@@ -386,7 +384,9 @@ def to_calendar(spec: CalendarSpec) -> BusinessCalendar:
         calendar_id=spec.id,
         title=spec.title,
         time_zone=spec.time_zone,
-        working_week=[[_parse_slot(text) for text in slots] for _, slots in spec.working_hours.days()],
+        working_week=[
+            [_parse_slot(text) for text in slots] for _, slots in spec.working_hours.days()
+        ],
         holiday_source=HolidaySource(source.country, source.subdivision) if source else None,
         closures={closure.date: closure.name for closure in spec.closures},
     )

@@ -29,7 +29,13 @@ _REQUIRED_FIELDS = 7
 def encode_state(
     complaint_id: str, calendar_id: str, received_at: int, clocks: Sequence[ClockRecord]
 ) -> bytes:
-    body = [FORMAT_VERSION, complaint_id, calendar_id, received_at, [_encode(c, received_at) for c in clocks]]
+    body = [
+        FORMAT_VERSION,
+        complaint_id,
+        calendar_id,
+        received_at,
+        [_encode(c, received_at) for c in clocks],
+    ]
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 

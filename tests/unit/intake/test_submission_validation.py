@@ -55,11 +55,11 @@ def test_a_complete_submission_breaks_no_rule() -> None:
             "at most 128",
             id="reference-too-long",
         ),
+        pytest.param(a_submission(channel=""), "channel", "CHANNEL_UNSPECIFIED", id="no-channel"),
         pytest.param(
-            a_submission(channel=""), "channel", "CHANNEL_UNSPECIFIED", id="no-channel"
-        ),
-        pytest.param(
-            a_submission(channel="carrier_pigeon"), "channel", "channel the customer used",
+            a_submission(channel="carrier_pigeon"),
+            "channel",
+            "channel the customer used",
             id="unknown-channel",
         ),
         pytest.param(

@@ -32,6 +32,8 @@ class _ClockOutcomeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ClockOut
     CLOCK_OUTCOME_CANCELLED: _ClockOutcome.ValueType  # 2
     CLOCK_OUTCOME_SUPERSEDED: _ClockOutcome.ValueType  # 3
     CLOCK_OUTCOME_RESTARTED: _ClockOutcome.ValueType  # 4
+    CLOCK_OUTCOME_LAPSED: _ClockOutcome.ValueType  # 5
+    """The clock no longer applies (e.g. a holding-reply clock once the final response went)."""
 
 class ClockOutcome(_ClockOutcome, metaclass=_ClockOutcomeEnumTypeWrapper): ...
 
@@ -40,6 +42,8 @@ CLOCK_OUTCOME_MET: ClockOutcome.ValueType  # 1
 CLOCK_OUTCOME_CANCELLED: ClockOutcome.ValueType  # 2
 CLOCK_OUTCOME_SUPERSEDED: ClockOutcome.ValueType  # 3
 CLOCK_OUTCOME_RESTARTED: ClockOutcome.ValueType  # 4
+CLOCK_OUTCOME_LAPSED: ClockOutcome.ValueType  # 5
+"""The clock no longer applies (e.g. a holding-reply clock once the final response went)."""
 Global___ClockOutcome: _TypeAlias = ClockOutcome  # noqa: Y015
 
 @_typing.final
@@ -52,11 +56,14 @@ class ClockRef(_message.Message):
     POLICY_ID_FIELD_NUMBER: _builtins.int
     CLOCK_KIND_FIELD_NUMBER: _builtins.int
     REGULATORY_FIELD_NUMBER: _builtins.int
+    CYCLE_FIELD_NUMBER: _builtins.int
     clock_id: _builtins.str
     policy_id: _builtins.str
     clock_kind: _builtins.str
     """"acknowledgement", "final_response", "progress_update", ..."""
     regulatory: _builtins.bool
+    cycle: _builtins.int
+    """Runs of this clock: 0 for the first, +1 on every cadence reset or restart on reopen."""
     def __init__(
         self,
         *,
@@ -64,10 +71,11 @@ class ClockRef(_message.Message):
         policy_id: _builtins.str = ...,
         clock_kind: _builtins.str = ...,
         regulatory: _builtins.bool = ...,
+        cycle: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["clock_id", b"clock_id", "clock_kind", b"clock_kind", "policy_id", b"policy_id", "regulatory", b"regulatory"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clock_id", b"clock_id", "clock_kind", b"clock_kind", "cycle", b"cycle", "policy_id", b"policy_id", "regulatory", b"regulatory"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -158,10 +166,7 @@ class ClockWarning(_message.Message):
     CLOCK_FIELD_NUMBER: _builtins.int
     THRESHOLD_PERCENT_FIELD_NUMBER: _builtins.int
     DUE_AT_FIELD_NUMBER: _builtins.int
-    CUSTOMER_UPDATE_DUE_FIELD_NUMBER: _builtins.int
     threshold_percent: _builtins.int
-    customer_update_due: _builtins.bool
-    """Set when the warning means "tell the customer before this deadline slips"."""
     @_builtins.property
     def clock(self) -> Global___ClockRef: ...
     @_builtins.property
@@ -172,15 +177,96 @@ class ClockWarning(_message.Message):
         clock: Global___ClockRef | None = ...,
         threshold_percent: _builtins.int = ...,
         due_at: _timestamp_pb2.Timestamp | None = ...,
-        customer_update_due: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["clock", b"clock", "due_at", b"due_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["clock", b"clock", "customer_update_due", b"customer_update_due", "due_at", b"due_at", "threshold_percent", b"threshold_percent"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clock", b"clock", "due_at", b"due_at", "threshold_percent", b"threshold_percent"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ClockWarning: _TypeAlias = ClockWarning  # noqa: Y015
+
+@_typing.final
+class CustomerUpdateDue(_message.Message):
+    """The customer should hear from us now, the policy's lead time before a deadline."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLOCK_FIELD_NUMBER: _builtins.int
+    DUE_AT_FIELD_NUMBER: _builtins.int
+    UPDATE_BY_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def clock(self) -> Global___ClockRef: ...
+    @_builtins.property
+    def due_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def update_by(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        clock: Global___ClockRef | None = ...,
+        due_at: _timestamp_pb2.Timestamp | None = ...,
+        update_by: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["clock", b"clock", "due_at", b"due_at", "update_by", b"update_by"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clock", b"clock", "due_at", b"due_at", "update_by", b"update_by"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CustomerUpdateDue: _TypeAlias = CustomerUpdateDue  # noqa: Y015
+
+@_typing.final
+class ClockReset(_message.Message):
+    """A progress-update cadence began a new cycle because the customer was updated."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLOCK_FIELD_NUMBER: _builtins.int
+    DUE_AT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def clock(self) -> Global___ClockRef: ...
+    @_builtins.property
+    def due_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        clock: Global___ClockRef | None = ...,
+        due_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["clock", b"clock", "due_at", b"due_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clock", b"clock", "due_at", b"due_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClockReset: _TypeAlias = ClockReset  # noqa: Y015
+
+@_typing.final
+class ClockRestarted(_message.Message):
+    """A finished clock began a new cycle because the complaint was reopened."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLOCK_FIELD_NUMBER: _builtins.int
+    DUE_AT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def clock(self) -> Global___ClockRef: ...
+    @_builtins.property
+    def due_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        clock: Global___ClockRef | None = ...,
+        due_at: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["clock", b"clock", "due_at", b"due_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clock", b"clock", "due_at", b"due_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClockRestarted: _TypeAlias = ClockRestarted  # noqa: Y015
 
 @_typing.final
 class ClockBreached(_message.Message):
