@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import faust
 from aiokafka import AIOKafkaProducer
 from kintsugi.common.kafka import DeadLetterPublisher, EventPublisher, make_producer
@@ -69,14 +71,15 @@ def main() -> None:
         log.info("started", ops_port=ops.bound_port)
 
     @app.on_before_shutdown.connect
-    async def stop_edges(app: faust.App, **_: object) -> None:
+    async def stop_edges(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
         health.shutting_down = True
         log.info("stopping")
         await ops.stop()
         if producer.producer is not None:
             await producer.producer.stop()
 
-    worker = faust.Worker(app, loglevel=settings.log_level)
+    # Our JSON handler writes to stdout; Faust must not redirect stdout into logging.
+    worker = faust.Worker(app, loglevel=settings.log_level, redirect_stdouts=False)
     worker.execute_from_commandline()
 
 

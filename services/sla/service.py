@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from services.sla.domain import (
     ClockEvent,
@@ -51,7 +52,7 @@ class SlaService:
             return Outcome(state, [])
         return self._after(clocks, clocks.tick(now, self._policies))
 
-    def explain(self, state: bytes, now: datetime) -> list[dict[str, object]]:
+    def explain(self, state: bytes, now: datetime) -> list[dict[str, Any]]:
         clocks = ComplaintClocks.from_bytes(state)
         return [explanation.to_dict() for explanation in clocks.explain(now, self._policies)]
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import assert_never
 
+from google.protobuf.message import Message
 from kintsugi.common.codec import Event, new_event
 from kintsugi.common.timeutil import from_timestamp, to_timestamp
 from kintsugi.common.vocabulary import CHANNEL_NAMES, PURPOSE_NAMES, SEVERITY_NAMES
@@ -77,7 +79,7 @@ def to_event(domain: ClockEvent, recorded_at: datetime, cause: Event | None) -> 
         regulatory=domain.regulatory,
         cycle=domain.cycle,
     )
-    payload: object
+    payload: Message
     match domain:
         case ClockStarted():
             payload = cpb.ClockStarted(
@@ -87,11 +89,9 @@ def to_event(domain: ClockEvent, recorded_at: datetime, cause: Event | None) -> 
                 pausable=domain.pausable,
             )
         case ClockRestarted():
-            payload = cpb.ClockStarted(
-                clock=ref,
-                started_at=to_timestamp(domain.occurred_at),
-                due_at=to_timestamp(domain.due_at),
-            )
+            payload = cpb.ClockRestarted(clock=ref, due_at=to_timestamp(domain.due_at))
+        case ClockReset():
+            payload = cpb.ClockReset(clock=ref, due_at=to_timestamp(domain.due_at))
         case ClockWarning():
             payload = cpb.ClockWarning(
                 clock=ref,
@@ -117,7 +117,7 @@ def to_event(domain: ClockEvent, recorded_at: datetime, cause: Event | None) -> 
         case ClockResumed():
             payload = cpb.ClockResumed(clock=ref, due_at=to_timestamp(domain.due_at))
         case _:
-            raise TypeError(f"unknown clock event {type(domain).__name__}")
+            assert_never(domain)
     return new_event(
         complaint_id=domain.complaint_id,
         producer=PRODUCER,
@@ -126,5 +126,5 @@ def to_event(domain: ClockEvent, recorded_at: datetime, cause: Event | None) -> 
         recorded_at=recorded_at,
         causation_id=cause.event_id if cause is not None else "",
         correlation_id=cause.correlation_id if cause is not None else "",
-        payload=payload,  # type: ignore[arg-type]
+        payload=payload,
     )

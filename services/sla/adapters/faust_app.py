@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ import faust
 from aiohttp import web
 from kintsugi.common import metrics
 from kintsugi.common.codec import Event, UndecodableMessage, decode, event_type
-from kintsugi.common.kafka import DeadLetterPublisher, EventPublisher
+from kintsugi.common.kafka import DeadLetterPublisher, EventPublisher, RetryPolicy
 from kintsugi.common.logs import get_logger
 from kintsugi.common.timeutil import Clock
 from kintsugi.common.topics import COMPLAINT_EVENTS, COMPLAINT_PARTITIONS
@@ -83,6 +83,7 @@ def build_runtime(
         use_partitioner=True,
     )
     lock = asyncio.Lock()
+    retry = RetryPolicy()
     started = asyncio.Event()
 
     async def publish(outcome_events: list[ClockEvent], cause: Event | None) -> None:
@@ -91,12 +92,13 @@ def build_runtime(
         now = clock()
         await publisher().publish(*(to_event(e, now, cause) for e in outcome_events))
         for e in outcome_events:
-            transition = type(e).__name__
-            metrics.CLOCK_TRANSITIONS.labels(e.policy_id, e.clock_kind, transition).inc()
-            if transition == "ClockStarted":
+            metrics.CLOCK_TRANSITIONS.labels(e.policy_id, e.clock_kind, e.transition).inc()
+            if e.transition == "started":
                 metrics.CLOCKS_STARTED.labels(e.policy_id, e.clock_kind).inc()
 
-    async def apply(key: bytes, compute: Callable[[bytes | None], Outcome], cause: Event | None):
+    async def apply(
+        key: bytes, compute: Callable[[bytes | None], Outcome], cause: Event | None
+    ) -> None:
         async with lock:
             before = clocks.get(key)
             outcome = compute(before)
@@ -121,13 +123,7 @@ def build_runtime(
     async def clock_keeper(stream: Any) -> None:
         async for message_event in stream.events():
             message = message_event.message
-            try:
-                await handle(decode(message.value))
-                outcome = "handled"
-            except (UndecodableMessage, ComplaintFactsError, StateError) as error:
-                # Retrying cannot help: record why and move on; nothing is silently dropped.
-                await dead_letters().publish(message, str(error), "permanent", 1)
-                outcome = "dead_lettered"
+            outcome = await _handle_with_retries(message, handle, dead_letters, retry)
             metrics.EVENTS_CONSUMED.labels(message.topic, "complaint_event", outcome).inc()
 
     @app.timer(interval=settings.tick_interval_s)
@@ -156,6 +152,33 @@ def build_runtime(
         )
 
     return SlaRuntime(app=app, table=clocks, explain_route=explain, started=started)
+
+
+async def _handle_with_retries(
+    message: Any,
+    handle: Callable[[Event], Awaitable[None]],
+    dead_letters: Callable[[], DeadLetterPublisher],
+    retry: RetryPolicy,
+) -> str:
+    """Like ``ConsumerLoop``: dead-letter what can never work, retry the rest, then DLQ.
+
+    The agent must never crash on one message: Faust would restart it and move on.
+    """
+    for attempt in range(1, retry.attempts + 1):
+        try:
+            await handle(decode(message.value))
+            return "handled"
+        except (UndecodableMessage, ComplaintFactsError, StateError) as error:
+            await dead_letters().publish(message, str(error), "permanent", attempt)
+            return "dead_lettered"
+        except Exception as error:
+            if attempt == retry.attempts:
+                reason = f"gave up after {attempt} attempts: {error!r}"
+                await dead_letters().publish(message, reason, "exhausted", attempt)
+                log.exception("clock_event_failed", offset=message.offset)
+                return "dead_lettered"
+            await asyncio.sleep(retry.backoff(attempt))
+    raise AssertionError("unreachable")
 
 
 def _tick(service: SlaService, before: bytes | None, now: Any) -> Outcome:

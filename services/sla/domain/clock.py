@@ -23,7 +23,7 @@ its scheduled instant.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from services.sla.domain.business_calendar import BusinessCalendar
@@ -67,8 +67,7 @@ _STOPPED_STATE: dict[StopOutcome, ClockState] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class ClockRecord:
+class ClockRecord(NamedTuple):
     """The serialisable state of one clock; instants are epoch seconds."""
 
     clock_id: str
@@ -148,16 +147,18 @@ def started_event(context: ClockContext, record: ClockRecord) -> ClockStarted:
 
 
 def schedule(context: ClockContext, record: ClockRecord) -> list[Scheduled]:
-    """Transitions still to come in this cycle, earliest first (empty unless running)."""
+    """The next transition of each sort still to come in this cycle, earliest first.
+
+    Only the lowest pending warning is listed: a higher threshold can never come sooner.
+    Empty unless the clock is running.
+    """
     if record.state is not ClockState.RUNNING:
         return []
     items: list[Scheduled] = []
-    if record.budget > 0:
-        for percent in context.definition.warnings:
-            if percent > record.warned_percent:
-                items.append(
-                    Scheduled(_threshold_at(context, record, percent), Due.WARNING, percent)
-                )
+    warnings = context.definition.warnings
+    pending = next((percent for percent in warnings if percent > record.warned_percent), None)
+    if pending is not None and record.budget > 0:
+        items.append(Scheduled(_threshold_at(context, record, pending), Due.WARNING, pending))
     lead = context.definition.customer_update_lead
     if lead is not None and not record.update_sent:
         point = lead.before(record.due_at, context.calendar)
@@ -175,24 +176,24 @@ def advance_to(
     if record.next_at is None or record.next_at > now:
         return record, []
     events: list[ClockEvent] = []
-    for item in schedule(context, record):
+    while upcoming := schedule(context, record):
+        item = upcoming[0]
         if item.at > now:
-            break
+            return record._replace(next_at=item.at), events
         due_at = from_epoch(record.due_at)
         if item.what is Due.WARNING:
-            record = replace(record, warned_percent=item.percent)
+            record = record._replace(warned_percent=item.percent)
             discriminator = f"{record.cycle}:{item.percent}"
             common = _common(context, record, "warning", discriminator, item.at)
             events.append(ClockWarning(**common, threshold_percent=item.percent, due_at=due_at))
         elif item.what is Due.CUSTOMER_UPDATE:
-            record = replace(record, update_sent=True)
+            record = record._replace(update_sent=True)
             common = _common(context, record, "customer_update_due", str(record.cycle), item.at)
             events.append(CustomerUpdateDue(**common, due_at=due_at, update_by=from_epoch(item.at)))
         else:
             record, expired = _expire(context, record)
             events.append(expired)
-            break
-    return _with_next(context, record), events
+    return record._replace(next_at=None), events
 
 
 def pause(
@@ -201,8 +202,7 @@ def pause(
     if record.state is not ClockState.RUNNING or not context.definition.pausable:
         return record, []
     at = max(at, record.anchor_at)
-    record = replace(
-        record,
+    record = record._replace(
         state=ClockState.PAUSED,
         consumed=context.used(record, at),
         anchor_at=at,
@@ -221,8 +221,7 @@ def resume(
         return record, []
     at = max(at, record.paused_at)
     paused = context.between(record.paused_at, at)
-    record = replace(
-        record,
+    record = record._replace(
         state=ClockState.RUNNING,
         due_at=advance(context.measure, context.calendar, record.due_at, paused),
         anchor_at=at,
@@ -257,8 +256,7 @@ def stop(
         consumed = max(0, consumed - context.between(end, record.due_at))
     else:
         return record, []
-    record = replace(
-        record,
+    record = record._replace(
         state=_STOPPED_STATE[outcome],
         consumed=consumed,
         anchor_at=end,
@@ -284,8 +282,8 @@ def reset_cycle(
     fresh = open_clock(context, max(at, record.started_at), record.cycle + 1)
     if record.state is ClockState.PAUSED:
         # The pause carries into the new cycle as its pause number 1.
-        fresh = replace(
-            fresh, state=ClockState.PAUSED, paused_at=fresh.started_at, pauses=1, next_at=None
+        fresh = fresh._replace(
+            state=ClockState.PAUSED, paused_at=fresh.started_at, pauses=1, next_at=None
         )
     event = ClockReset(
         **_common(context, fresh, "reset", str(fresh.cycle), fresh.started_at),
@@ -312,13 +310,13 @@ def _expire(context: ClockContext, record: ClockRecord) -> tuple[ClockRecord, Cl
     due = record.due_at
     consumed = context.used(record, due)
     if context.definition.on_expiry is OnExpiry.LAPSE:
-        record = replace(
-            record, state=ClockState.LAPSED, consumed=consumed, anchor_at=due, ended_at=due
+        record = record._replace(
+            state=ClockState.LAPSED, consumed=consumed, anchor_at=due, ended_at=due
         )
         common = _common(context, record, "stopped", str(record.cycle), due)
         return record, ClockStopped(**common, outcome="lapsed", due_at=from_epoch(due))
     state = ClockState.OVERDUE if context.definition.is_cadence else ClockState.BREACHED
-    record = replace(record, state=state, consumed=consumed, anchor_at=due, ended_at=due)
+    record = record._replace(state=state, consumed=consumed, anchor_at=due, ended_at=due)
     common = _common(context, record, "breached", str(record.cycle), due)
     return record, ClockBreached(**common, due_at=from_epoch(due))
 
@@ -334,7 +332,7 @@ def _threshold_at(context: ClockContext, record: ClockRecord, percent: int) -> i
 
 def _with_next(context: ClockContext, record: ClockRecord) -> ClockRecord:
     upcoming = schedule(context, record)
-    return replace(record, next_at=upcoming[0].at if upcoming else None)
+    return record._replace(next_at=upcoming[0].at if upcoming else None)
 
 
 def _common(

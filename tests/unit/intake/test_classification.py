@@ -24,7 +24,7 @@ def reason(classification: Classification, code: str) -> str:
         ("I received a default notice without warning", "default_notice", "default notice"),
         ("I am in arrears and asked for a repayment plan", "hardship", "arrears"),
         ("My superannuation balance is wrong", "superannuation", "superannuation"),
-        ("You overcharged me this month", "fees", "overcharg"),
+        ("You overcharged me this month", "fees", "charge"),
         ("The interest rate went up without notice", "fees", "interest rate"),
         ("This product was mis-sold to me", "mis_selling", "mis-sold"),
         ("The branch staff were rude to me", "service", "rude"),
@@ -201,12 +201,14 @@ def test_private_channels_are_not_public(channel: str) -> None:
     ("text", "quoted"),
     [
         ("You are all idiots", "idiots"),
-        ("What a bunch of MORONS", "MORONS"),
+        ("What a bunch of MORONS", "morons"),
         ("f**k this bank", "f**k"),
-        ("I will hurt someone if this continues", "I will hurt"),
+        ("I will hurt someone if this continues", "i will hurt"),
     ],
 )
-def test_abusive_language_is_flagged_quoting_what_was_said(text: str, quoted: str) -> None:
+def test_abusive_language_is_flagged_quoting_what_was_said_in_lower_case(
+    text: str, quoted: str
+) -> None:
     classification = classify(saying(text))
 
     assert classification.abusive is True

@@ -92,4 +92,3 @@ def test_different_upstream_references_are_different_complaints(
     other_system: str, other_reference: str
 ) -> None:
     assert complaint_id_for("crm", "CASE-1001") != complaint_id_for(other_system, other_reference)
-
