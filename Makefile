@@ -11,9 +11,12 @@ VENV        := .venv
 PY          := $(VENV)/bin/python
 KAFKA       := tools/kafka/kafka.sh
 PYTEST_ARGS ?=
+KUSTOMIZE_VERSION := v5.8.2
+KUSTOMIZE   := $(TOOLS)/bin/kustomize
+TOPICS_MANIFEST := deploy/k8s/components/strimzi-topics/topics.yaml
 
 .PHONY: help install proto proto-check lint test test-unit test-integration test-e2e \
-        kafka kafka-down topics up down bench clean
+        kafka kafka-down topics up down bench clean k8s-topics k8s-check
 
 help:  ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -66,8 +69,20 @@ down:  ## stop everything `make up` started
 	@if [ -x $(PY) ]; then $(PY) -m tools.devstack.stack down; fi
 	@$(MAKE) --no-print-directory kafka-down
 
-test: lint  ## lint, then unit, integration (real Kafka) and end-to-end tests
-	$(PY) -m pytest $(PYTEST_ARGS)
+$(KUSTOMIZE):
+	GOBIN=$(abspath $(dir $(KUSTOMIZE))) GOTOOLCHAIN=local go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
+
+k8s-topics: $(VENV)/.installed  ## re-render the Strimzi KafkaTopic manifests from topics.py
+	$(PY) -m tools.render_topics --output $(TOPICS_MANIFEST)
+
+k8s-check: $(VENV)/.installed $(KUSTOMIZE)  ## render every overlay; topics manifest in sync
+	$(PY) -m tools.render_topics --check $(TOPICS_MANIFEST)
+	@for overlay in deploy/k8s/overlays/*/; do \
+	  echo "kustomize build $$overlay"; $(KUSTOMIZE) build "$$overlay" > /dev/null || exit 1; \
+	done
+
+test: lint k8s-check  ## lint, render manifests, then unit, integration (real Kafka) and e2e tests
+	KUSTOMIZE=$(abspath $(KUSTOMIZE)) $(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: install
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)

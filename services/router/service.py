@@ -59,7 +59,7 @@ class Router:
                 request,
                 self._directory,
                 self.workload.open_by_handler,
-                current_owner_id=self.workload.owner_by_customer.get(request.customer_id),
+                current_owner_id=self.workload.owner_of(request.customer_id),
             )
             existing = Assignment(
                 complaint_id=request.complaint_id,

@@ -22,10 +22,11 @@ from services.sla.domain import (
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """The state to store and the events to publish."""
+    """The state to store, the events to publish, and when to look at it again."""
 
     state: bytes | None
     events: list[ClockEvent]
+    next_wakeup: datetime | None = None
 
 
 class SlaService:
@@ -33,10 +34,10 @@ class SlaService:
         self._policies = policies
 
     def start(self, facts: ComplaintFacts, existing: bytes | None) -> Outcome:
-        if existing is not None:
-            return Outcome(existing, [])  # a replayed 'received': clocks already running
+        if existing is not None:  # a replayed 'classified': the clocks are already running
+            return Outcome(existing, [], self.next_wakeup(existing))
         clocks, events = ComplaintClocks.start(facts, self._policies)
-        return Outcome(clocks.to_bytes(), events)
+        return self._after(clocks, events)
 
     def milestone(self, state: bytes | None, milestone: Milestone, at: datetime) -> Outcome:
         if state is None:
@@ -49,8 +50,11 @@ class SlaService:
         clocks = ComplaintClocks.from_bytes(state)
         wakeup = clocks.next_wakeup()
         if wakeup is None or wakeup > now:
-            return Outcome(state, [])
+            return Outcome(state, [], wakeup)
         return self._after(clocks, clocks.tick(now, self._policies))
+
+    def next_wakeup(self, state: bytes) -> datetime | None:
+        return ComplaintClocks.from_bytes(state).next_wakeup()
 
     def explain(self, state: bytes, now: datetime) -> list[dict[str, Any]]:
         clocks = ComplaintClocks.from_bytes(state)
@@ -59,4 +63,4 @@ class SlaService:
     def _after(self, clocks: ComplaintClocks, events: list[ClockEvent]) -> Outcome:
         # Finished clocks are kept: a replayed 'received' must not restart them, and an
         # operator may still ask why a met or breached clock read what it read.
-        return Outcome(clocks.to_bytes(), events)
+        return Outcome(clocks.to_bytes(), events, clocks.next_wakeup())

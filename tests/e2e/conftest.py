@@ -71,14 +71,19 @@ async def stack(
     )
     log_dir = base / "logs"
     processes = await asyncio.to_thread(start_stack, config, log_dir)
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{config.grpc_port}") as channel:
-        yield Stack(
-            config=config,
-            kafka=kafka_settings,
-            mailbox=box,
-            processes={p.name: p for p in processes},
-            log_dir=log_dir,
-            intake=intake_pb2_grpc.IntakeServiceStub(channel),
-        )
-    for process in processes:
-        await asyncio.to_thread(process.stop)
+    stack = Stack(
+        config=config,
+        kafka=kafka_settings,
+        mailbox=box,
+        processes={p.name: p for p in processes},
+        log_dir=log_dir,
+        intake=None,  # type: ignore[arg-type]  # set once the channel is open
+    )
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{config.grpc_port}") as channel:
+            stack.intake = intake_pb2_grpc.IntakeServiceStub(channel)
+            yield stack
+    finally:
+        # Tests restart services: stop whichever process holds each name now.
+        for process in stack.processes.values():
+            await asyncio.to_thread(process.stop)

@@ -7,8 +7,10 @@ acknowledged by email, in that order, exactly once - across restarts too.
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import time
+import urllib.request
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
@@ -211,3 +213,39 @@ async def test_complaints_published_on_the_raw_topic_are_taken_in_or_dead_letter
                 reasons.append(letter.reason)
                 break
     assert reasons and "jurisdiction" in reasons[0] and "ISO 3166" in reasons[0]
+
+
+async def test_an_unacknowledged_complaint_breaches_its_clock_and_the_sla_explains_why(
+    stack: Stack, unique: str
+) -> None:
+    # No SMS sender exists yet, so nothing will stop the acknowledgement clock; received
+    # 20 minutes ago, the 15-minute internal target is already missed.
+    request = complaint(unique, f"sms-{unique}@example.com")
+    request.channel = pb.CHANNEL_SMS
+    request.customer.phone = "+447700900123"
+    request.received_at.FromDatetime(datetime.now(UTC) - timedelta(minutes=20))
+    response = await stack.intake.SubmitComplaint(request, timeout=10)
+
+    events: list[Event] = []
+    async with TopicTail(stack.kafka.bootstrap_servers, stack.kafka.topic(COMPLAINT_EVENTS)) as t:
+        async for event in t.events(JOURNEY_TIMEOUT_S):
+            if event.complaint_id != response.complaint_id:
+                continue
+            events.append(event)
+            kinds = {event_type(e) for e in events}
+            if {"clock_breached", "notification_failed"} <= kinds:
+                break
+    kinds = [event_type(e) for e in events]
+    failed = next(e.notification_failed for e in events if event_type(e) == "notification_failed")
+    assert "no sender for channel 'sms'" in failed.reason
+    breach = next(e.clock_breached for e in events if event_type(e) == "clock_breached")
+    assert breach.clock.clock_kind == "acknowledgement", kinds
+    warnings = [e.clock_warning for e in events if event_type(e) == "clock_warning"]
+    assert any(w.clock.clock_id == breach.clock.clock_id for w in warnings), kinds
+
+    url = f"http://127.0.0.1:{stack.config.ops_ports['sla']}/clocks/{response.complaint_id}"
+    body = json.loads(await asyncio.to_thread(lambda: urllib.request.urlopen(url).read()))
+    explained = {c["clock_id"]: c for c in body["clocks"]}
+    assert explained[breach.clock.clock_id]["state"] == "breached"
+    assert explained[breach.clock.clock_id]["due_at"]
+    assert any(c["regulatory"] for c in body["clocks"])

@@ -7,7 +7,6 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-
 from kintsugi.common.codec import Event, UndecodableMessage, decode
 
 
@@ -57,9 +56,7 @@ class TopicTail:
             except UndecodableMessage:
                 continue
 
-    async def collect(
-        self, done: Callable[[list[Event]], bool], timeout_s: float
-    ) -> list[Event]:
+    async def collect(self, done: Callable[[list[Event]], bool], timeout_s: float) -> list[Event]:
         """Events until ``done(events_so_far)`` or the timeout; never raises on timeout."""
         seen: list[Event] = []
         async for event in self.events(timeout_s):

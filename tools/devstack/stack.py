@@ -1,7 +1,7 @@
 """``make up`` / ``make down``: the whole local stack, and sample complaints' journeys.
 
-    python -m tools.devstack.stack up     start mailbox + 4 services, submit samples, follow
-    python -m tools.devstack.stack down   stop everything ``up`` started
+python -m tools.devstack.stack up     start mailbox + 4 services, submit samples, follow
+python -m tools.devstack.stack down   stop everything ``up`` started
 """
 
 from __future__ import annotations
@@ -18,12 +18,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
-
 from kintsugi.common.codec import Event, event_type
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.timeutil import from_timestamp
 from kintsugi.common.topics import COMPLAINT_EVENTS
 from kintsugi.intake.v1 import intake_pb2_grpc
+
 from tools.devstack.events import TopicTail
 from tools.devstack.processes import SERVICE_NAMES, ServiceProcess, StackConfig, start_service
 from tools.devstack.samples import sample_requests
@@ -59,9 +59,18 @@ def _start_mailbox() -> None:
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     with (LOG_DIR / "mailbox.log").open("ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "tools.devstack.mailbox", "--port", str(SMTP_PORT),
-             "--dir", str(MAIL_DIR)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-m",
+                "tools.devstack.mailbox",
+                "--port",
+                str(SMTP_PORT),
+                "--dir",
+                str(MAIL_DIR),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
     _pid_file("mailbox").write_text(str(process.pid))
@@ -137,9 +146,7 @@ async def _submit_and_follow(config: StackConfig) -> bool:
 
 def up() -> int:
     RUN_DIR.mkdir(parents=True, exist_ok=True)
-    config = StackConfig(
-        bootstrap_servers=KafkaSettings().bootstrap_servers, smtp_port=SMTP_PORT
-    )
+    config = StackConfig(bootstrap_servers=KafkaSettings().bootstrap_servers, smtp_port=SMTP_PORT)
     print("starting the local stack:")
     _start_mailbox()
     print(f"  mailbox   SMTP on 127.0.0.1:{SMTP_PORT}, mail in {MAIL_DIR}/")

@@ -15,31 +15,52 @@ from services.intake.domain.submission import Submission
 
 SEVERITIES = ("low", "medium", "high", "critical")
 
+# Keywords match whole words; a trailing "*" also matches longer words from that stem
+# ("charge*" matches "charged"), so "fee" never matches "feel".
 # First match wins, so more specific categories come first.
 CATEGORY_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("fraud", ("fraud", "scam", "unauthorised", "unauthorized", "stolen", "hacked")),
+    ("fraud", ("fraud*", "scam*", "unauthorised", "unauthorized", "stolen", "hacked")),
     ("default_notice", ("default notice", "notice of default")),
     ("hardship", ("hardship", "can't pay", "cannot pay", "arrears", "repayment plan")),
-    ("superannuation", ("superannuation", "super fund", "pension")),
-    ("fees", ("fee", "charge", "overcharg", "interest rate")),
+    ("superannuation", ("superannuation", "super fund", "pension", "pensions")),
+    ("fees", ("fee", "fees", "charge*", "overcharg*", "interest rate")),
     ("mis_selling", ("mis-sold", "missold", "mis sold", "not suitable")),
-    ("service", ("delay", "waiting", "rude", "no response", "ignored", "slow")),
+    ("service", ("delay*", "waiting", "rude", "no response", "ignored", "slow")),
 )
 VULNERABILITY_KEYWORDS = (
-    "bereave",
+    "bereave*",
     "passed away",
     "died",
     "terminal",
     "cancer",
-    "disabilit",
+    "disabilit*",
+    "disabled",
     "mental health",
     "carer",
     "hardship",
     "domestic abuse",
 )
-ESCALATION_KEYWORDS = ("ombudsman", "regulator", "solicitor", "lawyer", "court", "journalist")
+ESCALATION_KEYWORDS = (
+    "ombudsman",
+    "regulator",
+    "solicitor*",
+    "lawyer*",
+    "court",
+    "courts",
+    "journalist*",
+)
 ABUSE_PATTERNS = (r"\bidiots?\b", r"\bmorons?\b", r"\bf\*+k", r"\bfuck", r"\bi will hurt\b")
 _ABUSE = re.compile("|".join(ABUSE_PATTERNS), re.IGNORECASE)
+
+
+def keyword_pattern(keywords: tuple[str, ...]) -> re.Pattern[str]:
+    words = (re.escape(k.removesuffix("*")) + (r"\w*" if k.endswith("*") else "") for k in keywords)
+    return re.compile(r"\b(?:" + "|".join(words) + r")\b", re.IGNORECASE)
+
+
+_CATEGORY_PATTERNS = tuple((name, keyword_pattern(words)) for name, words in CATEGORY_KEYWORDS)
+_VULNERABILITY = keyword_pattern(VULNERABILITY_KEYWORDS)
+_ESCALATION = keyword_pattern(ESCALATION_KEYWORDS)
 
 # Payment services and e-money complaints in the UK have their own, shorter clock.
 UK_PSD2_PRODUCTS = frozenset({"payments", "e_money", "emoney", "current_account", "card"})
@@ -69,11 +90,11 @@ def classify(submission: Submission) -> Classification:
     reasons: list[Reason] = []
 
     category = "general"
-    for candidate, keywords in CATEGORY_KEYWORDS:
-        hit = next((k for k in keywords if k in text), None)
+    for candidate, pattern in _CATEGORY_PATTERNS:
+        hit = pattern.search(text)
         if hit is not None:
             category = candidate
-            reasons.append(Reason(f"category.{candidate}", f"mentions '{hit}'"))
+            reasons.append(Reason(f"category.{candidate}", f"mentions '{hit.group(0)}'"))
             break
     else:
         reasons.append(Reason("category.general", "no category keyword matched"))
@@ -114,9 +135,9 @@ def classify(submission: Submission) -> Classification:
 def _vulnerability(submission: Submission, text: str) -> tuple[bool, Reason | None]:
     if submission.customer.declared_vulnerable:
         return True, Reason("vulnerability.declared", "customer declared a vulnerability")
-    hit = next((k for k in VULNERABILITY_KEYWORDS if k in text), None)
+    hit = _VULNERABILITY.search(text)
     if hit is not None:
-        return True, Reason("vulnerability.indicated", f"mentions '{hit}'")
+        return True, Reason("vulnerability.indicated", f"mentions '{hit.group(0)}'")
     return False, None
 
 
@@ -128,10 +149,12 @@ def _severity(category: str, vulnerable: bool, text: str) -> tuple[str, list[Rea
     if vulnerable:
         level += 1
         reasons.append(Reason("severity.vulnerable", "vulnerable customer: one level higher"))
-    hit = next((k for k in ESCALATION_KEYWORDS if k in text), None)
+    hit = _ESCALATION.search(text)
     if hit is not None:
         level += 1
-        reasons.append(Reason("severity.escalation_risk", f"mentions '{hit}': one level higher"))
+        reasons.append(
+            Reason("severity.escalation_risk", f"mentions '{hit.group(0)}': one level higher")
+        )
     level = min(level, len(SEVERITIES) - 1)
     return SEVERITIES[level], reasons
 

@@ -42,22 +42,36 @@ class Assignment:
 
 
 class Workload:
-    """Open complaints per handler and current owner per customer, kept incrementally."""
+    """Open complaints per handler, and per customer and handler, kept incrementally."""
 
     def __init__(self, assignments: Iterable[Assignment] = ()) -> None:
         self.open_by_handler: Counter[str] = Counter()
-        self.owner_by_customer: dict[str, str] = {}
+        self._open_by_customer: dict[str, Counter[str]] = {}
         for assignment in assignments:
             self.add(assignment)
+
+    def owner_of(self, customer_id: str) -> str | None:
+        """The handler with most of the customer's open complaints (ties: lowest id)."""
+        owners = self._open_by_customer.get(customer_id)
+        if not owners:
+            return None
+        return min(owners, key=lambda handler: (-owners[handler], handler))
 
     def add(self, assignment: Assignment) -> None:
         if assignment.open:
             self.open_by_handler[assignment.handler_id] += 1
             if assignment.customer_id:
-                self.owner_by_customer[assignment.customer_id] = assignment.handler_id
+                owners = self._open_by_customer.setdefault(assignment.customer_id, Counter())
+                owners[assignment.handler_id] += 1
 
     def remove(self, assignment: Assignment) -> None:
-        if assignment.open:
-            self.open_by_handler[assignment.handler_id] -= 1
-            if self.owner_by_customer.get(assignment.customer_id) == assignment.handler_id:
-                del self.owner_by_customer[assignment.customer_id]
+        if not assignment.open:
+            return
+        self.open_by_handler[assignment.handler_id] -= 1
+        owners = self._open_by_customer.get(assignment.customer_id)
+        if owners is not None:
+            owners[assignment.handler_id] -= 1
+            if owners[assignment.handler_id] <= 0:
+                del owners[assignment.handler_id]
+            if not owners:
+                del self._open_by_customer[assignment.customer_id]

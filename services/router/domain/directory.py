@@ -17,7 +17,7 @@ class _Handler(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str = Field(min_length=1)
     name: str = Field(min_length=1)
-    languages: tuple[str, ...] = Field(min_length=1)
+    languages: list[str] = Field(min_length=1)
     capacity: int = Field(gt=0)
     vulnerability_trained: bool = False
     max_severity: str = Field(default="critical", pattern="^(low|medium|high|critical)$")
@@ -27,16 +27,16 @@ class _Team(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str = Field(min_length=1)
     name: str = Field(min_length=1)
-    categories: tuple[str, ...] = ()
+    categories: list[str] = Field(default_factory=list)
     handles_abuse: bool = False
-    members: tuple[_Handler, ...] = Field(min_length=1)
+    members: list[_Handler] = Field(min_length=1)
 
 
 class _Directory(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     default_team: str
     executive_sample_percent: float = Field(default=5.0, ge=0, le=100)
-    teams: tuple[_Team, ...] = Field(min_length=1)
+    teams: list[_Team] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _default_team_exists(self) -> _Directory:
@@ -95,14 +95,14 @@ class Directory:
                 Team(
                     id=t.id,
                     name=t.name,
-                    categories=t.categories,
+                    categories=tuple(t.categories),
                     handles_abuse=t.handles_abuse,
                     members=tuple(
                         Handler(
                             id=m.id,
                             name=m.name,
                             team_id=t.id,
-                            languages=m.languages,
+                            languages=tuple(m.languages),
                             capacity=m.capacity,
                             vulnerability_trained=m.vulnerability_trained,
                             max_severity=m.max_severity,

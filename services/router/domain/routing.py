@@ -79,7 +79,8 @@ def route(
         return load.get(h.id, 0) < h.capacity
 
     owner = directory.handler(current_owner_id) if current_owner_id else None
-    if owner is not None and has_room(owner):
+    # Abuse goes to the conduct team even from a customer someone already looks after.
+    if owner is not None and has_room(owner) and not (request.abusive and team.handles_abuse):
         reasons.append(
             Reason("handler.repeat_contact", f"{owner.name} already owns this customer's case")
         )
@@ -104,9 +105,9 @@ def route(
     for name, description, keep in filters:
         narrowed = [h for h in candidates if keep(h)]
         if narrowed:
-            candidates = narrowed
-            if len(narrowed) < len(team.members) or name == "capacity":
+            if len(narrowed) < len(candidates) or name == "capacity":
                 reasons.append(Reason(f"filter.{name}", description))
+            candidates = narrowed
         else:
             reasons.append(Reason(f"relaxed.{name}", f"nobody in {team.name} {description}"))
 

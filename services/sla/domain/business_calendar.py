@@ -66,6 +66,7 @@ class BusinessCalendar:
     """Working time of one jurisdiction: zone, weekly slots, holidays, extra closures."""
 
     __slots__ = (
+        "_business_days",
         "_closures",
         "_holiday_source",
         "_holidays_by_year",
@@ -99,6 +100,7 @@ class BusinessCalendar:
         self._holiday_source = holiday_source
         self._closures = dict(closures)
         self._holidays_by_year: dict[int, dict[dt.date, str]] = {}
+        self._business_days: dict[dt.date, bool] = {}
         self._intervals_by_day: dict[dt.date, tuple[Interval, ...]] = {}
 
     def __repr__(self) -> str:
@@ -150,7 +152,11 @@ class BusinessCalendar:
         return closed
 
     def is_business_day(self, day: dt.date) -> bool:
-        return bool(self._working_week[day.weekday()]) and self.closed_day(day) is None
+        known = self._business_days.get(day)
+        if known is None:
+            known = bool(self._working_week[day.weekday()]) and self.closed_day(day) is None
+            self._business_days[day] = known
+        return known
 
     def nth_business_day_after(self, day: dt.date, count: int) -> dt.date:
         """The `count`-th business day strictly after `day` (the day itself never counts)."""

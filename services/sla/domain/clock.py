@@ -14,10 +14,10 @@ business-hour clocks, elapsed seconds otherwise. `consumed` is the time used bef
 while running. A pause pushes the due instant back by the time paused, in the same measure,
 so a pause never brings a deadline forward.
 
-Warnings fire when the time used reaches each threshold percentage of the cycle's allowed
-time (`budget`), the customer update point falls the policy's lead time before the due
-instant, and each scheduled transition is emitted once per cycle, with `occurred_at` set to
-its scheduled instant.
+A warning fires when the time used reaches a threshold percentage of the cycle's allowed
+time (`budget`); the customer update falls due the policy's lead time before the due
+instant. Each scheduled transition is emitted once per cycle, with `occurred_at` set to the
+instant it was scheduled for, however late the tick that notices it.
 """
 
 from __future__ import annotations

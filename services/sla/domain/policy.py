@@ -112,12 +112,13 @@ class PolicySet:
             known = ", ".join(sorted(self._regimes | {NO_REGIME}))
             raise ComplaintFactsError("regime", f"unknown regime {facts.regime!r}; known: {known}")
         self.calendar(facts.jurisdiction)
+        category = facts.normalised_category
         return tuple(
             clock
             for policy in self._policies
             if policy.regime in (ANY_REGIME, facts.regime)
             for clock in policy.clocks
-            if clock.applies_when.matches(facts)
+            if clock.applies_when.matches_values(facts.severity, facts.channel, category)
         )
 
 

@@ -24,6 +24,9 @@ FORMAT_VERSION = 1
 # Defaults of the optional trailing fields, from `anchor_at` on; None = absent instant.
 _TRAILING_DEFAULTS: tuple[int | None, ...] = (0, 0, 0, 0, None, None, 0, 0)
 _REQUIRED_FIELDS = 7
+# Exact types: JSON true/false decode to bool, which must not pass for an integer.
+_INT_ONLY = {int}
+_INT_OR_NONE = {int, type(None)}
 
 
 def encode_state(
@@ -49,7 +52,7 @@ def decode_state(data: bytes) -> tuple[str, str, int, list[ClockRecord]]:
     _, complaint_id, calendar_id, received_at, clocks = body
     if not (isinstance(complaint_id, str) and isinstance(calendar_id, str)):
         raise StateError("clock state: complaint and calendar ids must be strings")
-    if not _is_int(received_at) or not isinstance(clocks, list):
+    if type(received_at) is not int or not isinstance(clocks, list):
         raise StateError("clock state: malformed header")
     return complaint_id, calendar_id, received_at, [_decode(c, received_at) for c in clocks]
 
@@ -85,11 +88,10 @@ def _decode(values: object, received_at: int) -> ClockRecord:
     clock_id, state, cycle, start_offset, due, budget, next_at, anchor, *rest = padded
     consumed, warned, update_sent, ended, paused_at, paused_seconds, pauses = rest
     integers = (state, cycle, start_offset, due, budget, anchor, consumed, warned, update_sent)
-    optional = (next_at, ended, paused_at)
     if (
-        not isinstance(clock_id, str)
-        or not all(_is_int(value) for value in (*integers, paused_seconds, pauses))
-        or not all(value is None or _is_int(value) for value in optional)
+        type(clock_id) is not str
+        or set(map(type, (*integers, paused_seconds, pauses))) != _INT_ONLY
+        or not set(map(type, (next_at, ended, paused_at))) <= _INT_OR_NONE
         or state not in ClockState._value2member_map_
     ):
         raise StateError(f"clock state: malformed clock {values!r}")
@@ -124,7 +126,3 @@ def _offset(instant: int | None, start: int) -> int | None:
 
 def _instant(offset: int | None, start: int) -> int | None:
     return None if offset is None else start + offset
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 from kintsugi.common.codec import (
@@ -66,10 +67,11 @@ def test_the_payload_type_picks_the_event_kind(payload: Message, kind: str) -> N
 
 
 @pytest.mark.parametrize("field", PAYLOAD_FIELDS, ids=lambda f: f.name)
-def test_every_payload_the_envelope_declares_can_be_wrapped(field: object) -> None:
-    payload_class = GetMessageClass(field.message_type)  # type: ignore[attr-defined]
+def test_every_payload_the_envelope_declares_can_be_wrapped(field: FieldDescriptor) -> None:
+    assert field.message_type is not None
+    payload_class = GetMessageClass(field.message_type)
 
-    assert event_type(an_event(payload_class())) == field.name  # type: ignore[attr-defined]
+    assert event_type(an_event(payload_class())) == field.name
 
 
 @pytest.mark.parametrize(
@@ -185,7 +187,7 @@ def test_an_event_without_its_ids_is_undecodable_naming_the_missing_fields(
 ) -> None:
     event = an_event()
     for name in blank:
-        event.ClearField(name)  # type: ignore[arg-type]
+        event.ClearField(name)
 
     with pytest.raises(UndecodableMessage) as undecodable:
         decode(event.SerializeToString())

@@ -71,6 +71,10 @@ class FakeContext:
         raise AbortedError(details)
 
 
+def as_grpc(context: FakeContext) -> Any:
+    return context
+
+
 class RecordedComplaints:
     def __init__(self) -> None:
         self.recorded: list[AcceptedComplaint] = []
@@ -88,7 +92,7 @@ async def test_submit_complaint_answers_with_the_id_and_classification() -> None
     recorded = RecordedComplaints()
     servicer = IntakeServicer(Intake(recorded, clock=lambda: NOW))
 
-    response = await servicer.SubmitComplaint(a_request(), FakeContext())  # type: ignore[arg-type]
+    response = await servicer.SubmitComplaint(a_request(), as_grpc(FakeContext()))
 
     assert response.complaint_id == recorded.recorded[0].complaint_id
     assert response.category == "fraud"
@@ -101,9 +105,7 @@ async def test_submit_complaint_aborts_with_the_bad_request_in_trailing_metadata
     context = FakeContext()
 
     with pytest.raises(AbortedError):
-        await servicer.SubmitComplaint(  # type: ignore[arg-type]
-            a_request(channel=pb.CHANNEL_UNSPECIFIED), context
-        )
+        await servicer.SubmitComplaint(a_request(channel=pb.CHANNEL_UNSPECIFIED), as_grpc(context))
 
     assert context.aborted is not None
     code, _, trailing = context.aborted
@@ -118,7 +120,7 @@ async def test_submit_complaint_asks_the_caller_to_retry_when_it_could_not_be_re
     context = FakeContext()
 
     with pytest.raises(AbortedError):
-        await servicer.SubmitComplaint(a_request(), context)  # type: ignore[arg-type]
+        await servicer.SubmitComplaint(a_request(), as_grpc(context))
 
     assert context.aborted is not None
     code, details, _ = context.aborted

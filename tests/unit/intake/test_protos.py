@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from kintsugi.common.codec import decode, encode, event_type
@@ -16,7 +17,7 @@ from services.intake.service import AcceptedComplaint, complaint_id_for
 from tests.unit.intake.factories import NOW, RECEIVED_AT, a_customer, a_request, a_submission
 
 
-def accepted_complaint(accepted_at: datetime = NOW, **changes: object) -> AcceptedComplaint:
+def accepted_complaint(accepted_at: datetime = NOW, **changes: Any) -> AcceptedComplaint:
     submission = a_submission(received_at=RECEIVED_AT, **changes)
     return AcceptedComplaint(
         complaint_id=complaint_id_for(submission.source_system, submission.source_reference),

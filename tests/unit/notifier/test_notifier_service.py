@@ -193,7 +193,8 @@ async def test_a_transient_send_failure_is_raised_and_a_retry_then_sends(
 
     with pytest.raises(ConnectionError):
         await acknowledge(notifier)
-    assert events.announced_sent == events.announced_failed == []
+    assert events.announced_sent == []
+    assert events.announced_failed == []
 
     email.failure = None
     delivery = await acknowledge(notifier)
@@ -211,7 +212,8 @@ async def test_acknowledging_a_complaint_never_received_is_an_unknown_complaint(
         await notifier.acknowledge("no-such-complaint", "Mei Chen", "Fraud Response", CAUSE)
 
     assert email.attempts == 0
-    assert events.announced_sent == events.announced_failed == []
+    assert events.announced_sent == []
+    assert events.announced_failed == []
 
 
 async def test_the_notification_id_is_the_same_however_often_and_wherever_it_is_computed(

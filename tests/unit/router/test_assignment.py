@@ -42,7 +42,8 @@ def test_workload_counts_open_complaints_per_handler() -> None:
     )
 
     assert workload.open_by_handler == {"ann": 2, "bob": 1}
-    assert workload.owner_by_customer == {"x": "ann", "y": "ann", "z": "bob"}
+    owners = {c: workload.owner_of(c) for c in ("x", "y", "z", "w")}
+    assert owners == {"x": "ann", "y": "ann", "z": "bob", "w": None}
 
 
 def test_removing_an_open_assignment_frees_the_handler_and_forgets_the_owner() -> None:
@@ -52,7 +53,7 @@ def test_removing_an_open_assignment_frees_the_handler_and_forgets_the_owner() -
     workload.remove(assignment)
 
     assert workload.open_by_handler["ann"] == 0
-    assert "x" not in workload.owner_by_customer
+    assert workload.owner_of("x") is None
 
 
 def test_removing_an_already_closed_assignment_does_not_count_twice() -> None:
@@ -68,4 +69,4 @@ def test_a_complaint_without_a_customer_id_counts_but_has_no_owner_to_remember()
     workload = Workload([an_assignment(handler_id="ann", customer_id="")])
 
     assert workload.open_by_handler["ann"] == 1
-    assert workload.owner_by_customer == {}
+    assert workload.owner_of("") is None

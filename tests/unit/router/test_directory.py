@@ -155,11 +155,6 @@ def test_a_missing_file_is_refused_naming_the_file(tmp_path: Path) -> None:
     assert str(refused.value).startswith(f"{path}: ")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: tuple fields with min_length make pydantic add spurious 'too_short' errors "
-    "for the enclosing members/teams (directory.py:20,32,39)",
-)
 def test_one_bad_handler_is_reported_once_without_claiming_the_team_is_empty(
     tmp_path: Path,
 ) -> None:

@@ -168,11 +168,6 @@ async def test_load_by_handler_lists_every_person_including_the_idle(router: Rou
     assert [(h.id, n) for h, n in router.load_by_handler()] == [("ann", 1), ("bob", 0)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Workload.remove forgets the customer's owner although the customer still "
-    "has another open complaint with them (assignment.py:62-63)",
-)
 async def test_closing_one_of_two_complaints_keeps_the_customer_with_the_same_owner(
     router: Router,
 ) -> None:

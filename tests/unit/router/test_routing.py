@@ -164,11 +164,6 @@ class TestPerson:
 
         assert route(request, shipped, load) == route(request, shipped, dict(load))
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="bug: filter reasons are recorded when the filter narrowed nothing "
-        "(compares with team size, not the current candidates), routing.py:108",
-    )
     def test_reasons_only_claim_filters_that_actually_narrowed_the_choice(
         self, shipped: Directory
     ) -> None:
@@ -211,11 +206,6 @@ class TestRepeatContact:
 
         assert decision.handler.id == "ann"
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="bug: the repeat-contact shortcut ignores the team chosen for abuse, so an "
-        "abusive message goes to the genuine case's owner (routing.py:81-86)",
-    )
     def test_abuse_from_a_repeat_customer_still_goes_to_the_conduct_team(
         self, shipped: Directory
     ) -> None:

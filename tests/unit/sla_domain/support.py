@@ -24,6 +24,20 @@ POLICIES = PolicySet.default()
 EventT = TypeVar("EventT", bound=ClockEvent)
 
 
+def london(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, second, tzinfo=LONDON)
+
+
+def new_york(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=NEW_YORK)
+
+
+def sydney(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> dt.datetime:
+    return dt.datetime(year, month, day, hour, minute, tzinfo=SYDNEY)
+
+
 def complaint(
     received_at: dt.datetime,
     *,

@@ -11,14 +11,14 @@ import pytest
 from services.sla.domain import ClockStarted, ComplaintClocks, ComplaintFactsError, PolicySet
 from services.sla.domain.instants import from_epoch, to_epoch
 
-from .support import LONDON, NEW_YORK, POLICIES, complaint, due_times, of_type
+from .support import LONDON, NEW_YORK, POLICIES, complaint, due_times, london, of_type
 
 ENGLAND = POLICIES.calendar("GB-ENG")
 SCOTLAND = POLICIES.calendar("GB-SCT")
 
 
-def london(*args: int) -> int:
-    return to_epoch(dt.datetime(*args, tzinfo=LONDON))
+def london_epoch(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> int:
+    return to_epoch(london(year, month, day, hour, minute))
 
 
 def test_public_holidays_differ_between_uk_nations() -> None:
@@ -58,34 +58,34 @@ def test_nth_business_day_never_counts_the_start_day() -> None:
 
 def test_business_seconds_between_skip_nights_and_weekends() -> None:
     # Fri 16:00-17:00 and Mon 09:00-10:00.
-    friday_4pm, monday_10am = london(2026, 6, 5, 16, 0), london(2026, 6, 8, 10, 0)
+    friday_4pm, monday_10am = london_epoch(2026, 6, 5, 16, 0), london_epoch(2026, 6, 8, 10, 0)
 
     assert ENGLAND.business_seconds_between(friday_4pm, monday_10am) == 2 * 3600
     assert ENGLAND.business_seconds_between(monday_10am, friday_4pm) == 0
 
 
 def test_adding_business_time_that_ends_with_the_slot_lands_on_the_slot_end() -> None:
-    monday_9am = london(2026, 6, 8, 9, 0)
+    monday_9am = london_epoch(2026, 6, 8, 9, 0)
 
-    assert ENGLAND.add_business_seconds(monday_9am, 8 * 3600) == london(2026, 6, 8, 17, 0)
+    assert ENGLAND.add_business_seconds(monday_9am, 8 * 3600) == london_epoch(2026, 6, 8, 17, 0)
 
 
 def test_adding_no_business_time_does_not_move_an_instant_outside_working_hours() -> None:
-    saturday_noon = london(2026, 6, 6, 12, 0)
+    saturday_noon = london_epoch(2026, 6, 6, 12, 0)
 
     assert ENGLAND.add_business_seconds(saturday_noon, 0) == saturday_noon
 
 
 def test_adding_business_time_from_outside_hours_starts_at_the_next_opening() -> None:
     # Sat 12:00 + 1h: nothing until Mon 09:00, so Mon 10:00.
-    assert ENGLAND.add_business_seconds(london(2026, 6, 6, 12, 0), 3600) == london(
+    assert ENGLAND.add_business_seconds(london_epoch(2026, 6, 6, 12, 0), 3600) == london_epoch(
         2026, 6, 8, 10, 0
     )
 
 
 def test_subtracting_business_time_walks_back_over_the_weekend() -> None:
     # Mon 10:00 - 2h: Mon 09:00-10:00 (1h) and Fri 16:00-17:00 (1h).
-    assert ENGLAND.subtract_business_seconds(london(2026, 6, 8, 10, 0), 7200) == london(
+    assert ENGLAND.subtract_business_seconds(london_epoch(2026, 6, 8, 10, 0), 7200) == london_epoch(
         2026, 6, 5, 16, 0
     )
 
@@ -106,7 +106,7 @@ def test_a_wall_time_that_never_occurs_means_the_moment_the_clocks_jump() -> Non
 
 def test_shifting_calendar_days_keeps_the_wall_clock_time_across_dst() -> None:
     # 20 Oct 10:00 BST (09:00 UTC) + 7 days = 27 Oct 10:00 GMT (10:00 UTC).
-    shifted = ENGLAND.shift_calendar_days(london(2026, 10, 20, 10, 0), 7)
+    shifted = ENGLAND.shift_calendar_days(london_epoch(2026, 10, 20, 10, 0), 7)
 
     assert from_epoch(shifted) == dt.datetime(2026, 10, 27, 10, 0, tzinfo=dt.UTC)
 
@@ -128,7 +128,7 @@ def test_shifting_from_a_repeated_hour_never_runs_backwards() -> None:
 
 def test_shifting_into_the_spring_gap_lands_on_the_jump() -> None:
     # 21 Mar 2027 01:30 GMT + 7 days -> 28 Mar 01:30, which never occurs -> 01:00 UTC.
-    shifted = ENGLAND.shift_calendar_days(london(2027, 3, 21, 1, 30), 7)
+    shifted = ENGLAND.shift_calendar_days(london_epoch(2027, 3, 21, 1, 30), 7)
 
     assert from_epoch(shifted) == dt.datetime(2027, 3, 28, 1, 0, tzinfo=dt.UTC)
 
@@ -136,7 +136,7 @@ def test_shifting_into_the_spring_gap_lands_on_the_jump() -> None:
 def test_working_day_is_an_hour_shorter_in_utc_terms_only_when_it_spans_the_change() -> None:
     new_york = POLICIES.calendar("US")
     # The change is at 02:00 on a Sunday, outside working hours: Monday is a normal 8 hours.
-    (opening, closing), = new_york.working_intervals(dt.date(2026, 11, 2))
+    ((opening, closing),) = new_york.working_intervals(dt.date(2026, 11, 2))
 
     assert closing - opening == 8 * 3600
     assert from_epoch(opening) == dt.datetime(2026, 11, 2, 9, 0, tzinfo=NEW_YORK)
@@ -202,9 +202,9 @@ def split_day_policies(tmp_path_factory: pytest.TempPathFactory) -> PolicySet:
 def test_business_hours_skip_the_lunch_break(split_day_policies: PolicySet) -> None:
     calendar = split_day_policies.calendar("GB-ENG")
     # Mon 11:00 + 4h: 11:00-12:30 (1.5h), 13:30 + 2.5h = 16:00.
-    due = calendar.add_business_seconds(london(2026, 6, 8, 11, 0), 4 * 3600)
+    due = calendar.add_business_seconds(london_epoch(2026, 6, 8, 11, 0), 4 * 3600)
 
-    assert due == london(2026, 6, 8, 16, 0)
+    assert due == london_epoch(2026, 6, 8, 16, 0)
 
 
 def test_saturday_slot_counts_and_closures_close(split_day_policies: PolicySet) -> None:
@@ -229,7 +229,7 @@ def test_saturday_morning_is_working_time_on_the_custom_calendar(
     # Fri 16:00 + 4h: Fri 16:00-17:00 (1h), Sat 10:00 + 3h = 13:00.
     calendar = split_day_policies.calendar("GB-ENG")
 
-    assert calendar.add_business_seconds(london(2026, 6, 5, 16, 0), 4 * 3600) == london(
+    assert calendar.add_business_seconds(london_epoch(2026, 6, 5, 16, 0), 4 * 3600) == london_epoch(
         2026, 6, 6, 13, 0
     )
 

@@ -1,0 +1,72 @@
+"""The committed KafkaTopic manifests are exactly a fresh render of the topic declaration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from kintsugi.common.topics import ALL_TOPICS
+
+from tools import render_topics
+from tools.render_topics import COMMITTED, render, resource_name
+
+FIX = "python -m tools.render_topics --output deploy/k8s/components/strimzi-topics/topics.yaml"
+
+
+def test_committed_topics_yaml_is_a_fresh_render() -> None:
+    assert COMMITTED.read_text(encoding="utf-8") == render(), f"topics.yaml drifted; run: {FIX}"
+
+
+def test_one_kafka_topic_per_declared_topic() -> None:
+    documents = list(yaml.safe_load_all(COMMITTED.read_text(encoding="utf-8")))
+    assert [doc["spec"]["topicName"] for doc in documents] == [s.name for s in ALL_TOPICS]
+    for doc, spec in zip(documents, ALL_TOPICS, strict=True):
+        assert doc["apiVersion"] == "kafka.strimzi.io/v1beta2"
+        assert doc["kind"] == "KafkaTopic"
+        assert doc["metadata"]["labels"]["strimzi.io/cluster"] == "kintsugi"
+        assert doc["spec"]["partitions"] == spec.partitions
+        assert doc["spec"]["replicas"] == 3
+        assert doc["spec"]["config"] == spec.config()
+
+
+@pytest.mark.parametrize(
+    ("topic", "expected"),
+    [
+        ("kintsugi.complaint-events.v1", "kintsugi-complaint-events-v1"),
+        ("Staging_A.kintsugi.x.v1", "staging-a-kintsugi-x-v1"),
+        ("..odd..", "odd"),
+    ],
+)
+def test_resource_name_is_a_dns_1123_label(topic: str, expected: str) -> None:
+    assert resource_name(topic) == expected
+
+
+def test_resource_name_rejects_what_has_no_label_form() -> None:
+    with pytest.raises(ValueError):
+        resource_name("x" * 64)
+    with pytest.raises(ValueError):
+        resource_name("___")
+
+
+def test_names_that_collide_are_refused() -> None:
+    twin_a = ALL_TOPICS[0]
+    twin_b = type(twin_a)(name=twin_a.name.replace(".", "_"), purpose="clash")
+    with pytest.raises(ValueError, match="same resource name"):
+        render((twin_a, twin_b))
+
+
+def test_prefix_changes_topic_and_resource_names() -> None:
+    documents = list(yaml.safe_load_all(render(prefix="staging.", replicas=1)))
+    assert documents[0]["spec"]["topicName"] == "staging." + ALL_TOPICS[0].name
+    assert documents[0]["metadata"]["name"] == "staging-" + resource_name(ALL_TOPICS[0].name)
+    assert {doc["spec"]["replicas"] for doc in documents} == {1}
+
+
+def test_check_mode_reports_drift(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    stale = tmp_path / "topics.yaml"
+    stale.write_text("# stale\n", encoding="utf-8")
+    assert render_topics.main(["--check", str(stale)]) == 1
+    assert "out of date" in capsys.readouterr().err
+    assert render_topics.main(["--output", str(stale)]) == 0
+    assert render_topics.main(["--check", str(stale)]) == 0
