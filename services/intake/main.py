@@ -27,7 +27,9 @@ async def serve(edges: Edges, stop: asyncio.Event, *, settings: IntakeSettings) 
     log.info("grpc_serving", port=grpc_server.port)
     try:
         if settings.consume_raw_topic:
-            raw = edges.consumer([RAW_COMPLAINTS], RawComplaintHandler(intake))
+            raw = edges.consumer(
+                [RAW_COMPLAINTS], RawComplaintHandler(intake), key_log_field="source_reference"
+            )
             await run_consumer(raw, stop)
         else:
             await stop.wait()

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 
@@ -144,8 +145,10 @@ class ConsumerLoop:
         on_assigned: PartitionsHook | None = None,
         on_revoked: PartitionsHook | None = None,
         client_id: str | None = None,
+        key_log_field: str = "complaint_id",
     ) -> None:
         self._topics = list(topics)
+        self._key_log_field = key_log_field
         self._handler = handler
         self._dead_letters = dead_letters
         self._retry = retry or RetryPolicy()
@@ -189,6 +192,11 @@ class ConsumerLoop:
                 await self._consumer.commit({partition: records[-1].offset + 1})
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
+        key = (record.key or b"").decode(errors="replace")
+        with structlog.contextvars.bound_contextvars(**{self._key_log_field: key}):
+            await self._process_bound(record)
+
+    async def _process_bound(self, record: ConsumerRecord[bytes, bytes]) -> None:
         started = time.perf_counter()
         attempt = 0
         while True:

@@ -53,6 +53,7 @@ class Edges:
         handler: RecordHandler,
         on_assigned: PartitionsHook | None = None,
         on_revoked: PartitionsHook | None = None,
+        key_log_field: str = "complaint_id",
     ) -> ConsumerLoop:
         kafka = self.settings.kafka
         group = self.settings.consumer_group or f"kintsugi-{self.name}"
@@ -67,6 +68,7 @@ class Edges:
             ),
             on_assigned=on_assigned,
             on_revoked=on_revoked,
+            key_log_field=key_log_field,
         )
         self.health.add_check(f"consumer:{group}", lambda: loop.joined)
         return loop

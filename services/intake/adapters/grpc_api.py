@@ -75,6 +75,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         log.info(
             "complaint_accepted",
             complaint_id=accepted.complaint_id,
+            source_reference=submission.source_reference,
             category=accepted.classification.category,
             severity=accepted.classification.severity,
             regime=accepted.classification.regime,

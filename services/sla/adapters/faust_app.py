@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 import faust
+import structlog
 from aiohttp import web
 from kintsugi.common import metrics
 from kintsugi.common.codec import Event, UndecodableMessage, decode, event_type
@@ -128,7 +129,9 @@ def build_runtime(
     async def clock_keeper(stream: Any) -> None:
         async for message_event in stream.events():
             message = message_event.message
-            outcome = await _handle_with_retries(message, handle, dead_letters, retry)
+            complaint_id = (message.key or b"").decode(errors="replace")
+            with structlog.contextvars.bound_contextvars(complaint_id=complaint_id):
+                outcome = await _handle_with_retries(message, handle, dead_letters, retry)
             metrics.EVENTS_CONSUMED.labels(message.topic, "complaint_event", outcome).inc()
 
     @app.timer(interval=settings.tick_interval_s)
