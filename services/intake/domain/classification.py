@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from services.intake.domain.submission import Submission
+from kintsugi.common.names import SEVERITIES
 
-SEVERITIES = ("low", "medium", "high", "critical")
+from services.intake.domain.submission import Submission
 
 # Keywords match whole words; a trailing "*" also matches longer words from that stem
 # ("charge*" matches "charged"), so "fee" never matches "feel".

@@ -6,19 +6,9 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-CHANNELS = frozenset(
-    {
-        "email",
-        "phone",
-        "sms",
-        "letter",
-        "web_form",
-        "chat",
-        "social_public",
-        "social_private",
-        "branch",
-    }
-)
+from kintsugi.common import names
+
+CHANNELS = frozenset(names.CHANNELS)
 # How far ahead of our clock a stated receipt time may be before we call it wrong:
 # upstream clocks drift, but a complaint received tomorrow is a bug upstream.
 ALLOWED_CLOCK_SKEW = timedelta(minutes=5)

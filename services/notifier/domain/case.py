@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
+
+from kintsugi.common import json_state
 
 _SCHEMA = 1
 
@@ -39,15 +40,11 @@ class Case:
         return self.outcomes.get(notification_id)
 
     def to_bytes(self) -> bytes:
-        body = asdict(self)
-        body["v"] = _SCHEMA
-        return json.dumps(body, separators=(",", ":")).encode()
+        return json_state.dump(self, _SCHEMA)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Case:
-        body = json.loads(data)
-        body.pop("v", None)
-        return cls(**body)
+        return cls(**json_state.load(data, _SCHEMA))
 
 
 def mask_email(address: str) -> str:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
+
+from kintsugi.common import json_state
 
 from services.router.domain.routing import Reason
 
@@ -29,14 +30,11 @@ class Assignment:
         return replace(self, open=False)
 
     def to_bytes(self) -> bytes:
-        body = asdict(self)
-        body["v"] = _SCHEMA
-        return json.dumps(body, separators=(",", ":")).encode()
+        return json_state.dump(self, _SCHEMA)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Assignment:
-        body = json.loads(data)
-        body.pop("v", None)
+        body = json_state.load(data, _SCHEMA)
         body["reasons"] = tuple(Reason(**r) for r in body["reasons"])
         return cls(**body)
 

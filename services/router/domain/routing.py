@@ -16,9 +16,11 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from kintsugi.common.names import SEVERITIES
+
 from services.router.domain.directory import Directory, Handler, Team
 
-SEVERITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 
 
 @dataclass(frozen=True, slots=True)
