@@ -87,8 +87,8 @@ test: lint k8s-check  ## lint, render manifests, then unit, integration (real Ka
 test-unit: install
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
-bench: install  ## micro-benchmarks; writes bench-report.md
-	$(PY) bench/run.py --output bench-report.md
+bench: $(VENV)/.installed  ## micro-benchmarks with same-run baselines; writes bench-report.md
+	$(PY) bench/sla_clocks.py $(BENCH_ARGS) | tee bench-report.md
 
 clean: down
 	rm -rf $(VENV) $(TOOLS) node_modules .local tools/kafka/target

@@ -6,21 +6,12 @@ import datetime as dt
 import enum
 from dataclasses import dataclass
 
+from kintsugi.common.names import CHANNELS as CHANNELS
+from kintsugi.common.names import SEVERITIES as SEVERITIES
+
 from services.sla.domain.errors import ComplaintFactsError
 
 # Identifiers emitted by the intake service; policies may only refer to these.
-SEVERITIES = ("low", "medium", "high", "critical")
-CHANNELS = (
-    "email",
-    "phone",
-    "sms",
-    "letter",
-    "web_form",
-    "chat",
-    "social_public",
-    "social_private",
-    "branch",
-)
 NO_REGIME = "none"
 
 
