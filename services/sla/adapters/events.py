@@ -10,6 +10,7 @@ from kintsugi.common.codec import Event, new_event
 from kintsugi.common.timeutil import from_timestamp, to_timestamp
 from kintsugi.common.vocabulary import CHANNEL_NAMES, PURPOSE_NAMES, SEVERITY_NAMES
 from kintsugi.events.v1 import clock_pb2 as cpb
+from kintsugi.events.v1 import complaint_pb2 as pb
 
 from services.sla.domain import (
     ClockBreached,
@@ -61,14 +62,30 @@ def facts_from(classified: Event) -> ComplaintFacts:
     )
 
 
+# Case-management status changes that move clocks; internal clocks pause while we wait
+# on the customer, regulatory ones never do (the domain decides which is which).
+MILESTONE_BY_STATUS = {
+    pb.STATUS_WAITING_ON_CUSTOMER: Milestone.WAITING_ON_CUSTOMER,
+    pb.STATUS_REOPENED: Milestone.REOPENED,
+    pb.STATUS_RESOLVED: Milestone.CLOSED,
+    pb.STATUS_CLOSED: Milestone.CLOSED,
+}
+
+
 def milestone_for(event: Event) -> tuple[Milestone, datetime] | None:
-    if event.WhichOneof("payload") != "notification_sent":
-        return None
-    purpose = PURPOSE_NAMES.get(event.notification_sent.purpose)
-    milestone = MILESTONE_BY_PURPOSE.get(purpose or "")
-    if milestone is None:
-        return None
-    return milestone, from_timestamp(event.occurred_at)
+    """The clock milestone an event stands for, and when it happened, if any."""
+    at = from_timestamp(event.occurred_at)
+    match event.WhichOneof("payload"):
+        case "notification_sent":
+            purpose = PURPOSE_NAMES.get(event.notification_sent.purpose, "")
+            milestone = MILESTONE_BY_PURPOSE.get(purpose)
+        case "activity" if event.activity.kind == pb.ACTIVITY_KIND_CUSTOMER_MESSAGE:
+            milestone = Milestone.CUSTOMER_RESPONDED
+        case "activity" if event.activity.kind == pb.ACTIVITY_KIND_STATUS_CHANGE:
+            milestone = MILESTONE_BY_STATUS.get(event.activity.new_status)
+        case _:
+            milestone = None
+    return (milestone, at) if milestone is not None else None
 
 
 def to_event(domain: ClockEvent, recorded_at: datetime, cause: Event | None) -> Event:

@@ -1,0 +1,130 @@
+"""What the sla service reads from complaint events, and what it writes back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from google.protobuf.message import Message
+from kintsugi.common.codec import Event, event_type, new_event
+from kintsugi.events.v1 import clock_pb2 as cpb
+from kintsugi.events.v1 import complaint_pb2 as pb
+from kintsugi.events.v1 import notification_pb2 as npb
+
+from services.sla.adapters.events import facts_from, milestone_for, to_event
+from services.sla.domain import ComplaintClocks, Milestone, PolicySet
+
+AT = datetime(2026, 12, 18, 16, 58, tzinfo=UTC)
+
+
+def _event(payload: Message) -> Event:
+    return new_event(
+        complaint_id="c-1",
+        producer="test",
+        event_id="e-1",
+        occurred_at=AT,
+        recorded_at=AT,
+        payload=payload,
+    )
+
+
+@pytest.mark.parametrize(
+    ("payload", "milestone"),
+    [
+        (
+            npb.NotificationSent(purpose=npb.NOTIFICATION_PURPOSE_ACKNOWLEDGEMENT),
+            Milestone.ACKNOWLEDGED,
+        ),
+        (
+            npb.NotificationSent(purpose=npb.NOTIFICATION_PURPOSE_PROGRESS_UPDATE),
+            Milestone.CUSTOMER_UPDATED,
+        ),
+        (
+            npb.NotificationSent(purpose=npb.NOTIFICATION_PURPOSE_HOLDING_RESPONSE),
+            Milestone.HOLDING_RESPONSE_SENT,
+        ),
+        (
+            npb.NotificationSent(purpose=npb.NOTIFICATION_PURPOSE_FINAL_RESPONSE),
+            Milestone.FINAL_RESPONSE_SENT,
+        ),
+        (pb.ActivityRecorded(kind=pb.ACTIVITY_KIND_CUSTOMER_MESSAGE), Milestone.CUSTOMER_RESPONDED),
+        (
+            pb.ActivityRecorded(
+                kind=pb.ACTIVITY_KIND_STATUS_CHANGE, new_status=pb.STATUS_WAITING_ON_CUSTOMER
+            ),
+            Milestone.WAITING_ON_CUSTOMER,
+        ),
+        (
+            pb.ActivityRecorded(kind=pb.ACTIVITY_KIND_STATUS_CHANGE, new_status=pb.STATUS_REOPENED),
+            Milestone.REOPENED,
+        ),
+        (
+            pb.ActivityRecorded(kind=pb.ACTIVITY_KIND_STATUS_CHANGE, new_status=pb.STATUS_CLOSED),
+            Milestone.CLOSED,
+        ),
+        (
+            pb.ActivityRecorded(kind=pb.ACTIVITY_KIND_STATUS_CHANGE, new_status=pb.STATUS_RESOLVED),
+            Milestone.CLOSED,
+        ),
+    ],
+)
+def test_events_that_move_clocks_become_milestones_at_their_occurrence(
+    payload: Message, milestone: Milestone
+) -> None:
+    assert milestone_for(_event(payload)) == (milestone, AT)
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pb.ComplaintAssigned(handler_id="h"),
+        pb.ActivityRecorded(kind=pb.ACTIVITY_KIND_NOTE),
+        pb.ActivityRecorded(kind=pb.ACTIVITY_KIND_STATUS_CHANGE, new_status=pb.STATUS_IN_PROGRESS),
+        npb.NotificationFailed(purpose=npb.NOTIFICATION_PURPOSE_ACKNOWLEDGEMENT),
+    ],
+)
+def test_events_that_do_not_move_clocks_are_not_milestones(payload: Message) -> None:
+    assert milestone_for(_event(payload)) is None
+
+
+def test_every_clock_transition_of_a_complaint_translates_to_a_complaint_event() -> None:
+    policies = PolicySet.default()
+    classified = _event(
+        pb.ComplaintClassified(
+            category="fees",
+            severity=pb.SEVERITY_MEDIUM,
+            regime="uk-fca-disp",
+            jurisdiction="GB-ENG",
+            channel=pb.CHANNEL_EMAIL,
+            received_at=_stamp(AT),
+        )
+    )
+    clocks, started = ComplaintClocks.start(facts_from(classified), policies)
+    later = datetime(2027, 3, 1, tzinfo=UTC)
+    transitions = [
+        *started,
+        *clocks.on_milestone(Milestone.ACKNOWLEDGED, AT, policies),
+        *clocks.tick(later, policies),
+    ]
+
+    events = [to_event(t, AT, classified) for t in transitions]
+
+    kinds = {event_type(e) for e in events}
+    assert {"clock_started", "clock_stopped", "clock_breached", "clock_reset"} <= kinds
+    assert all(e.causation_id == classified.event_id for e in events)
+    assert len({e.event_id for e in events}) == len(events)
+    started_event = events[0].clock_started
+    assert started_event.clock.policy_id and started_event.due_at.seconds > 0
+    outcomes = {
+        (e.clock_stopped.clock.clock_kind, e.clock_stopped.outcome)
+        for e in events
+        if event_type(e) == "clock_stopped"
+    }
+    assert ("acknowledgement", cpb.CLOCK_OUTCOME_MET) in outcomes
+    assert ("summary_resolution", cpb.CLOCK_OUTCOME_LAPSED) in outcomes
+
+
+def _stamp(at: datetime):
+    from kintsugi.common.timeutil import to_timestamp
+
+    return to_timestamp(at)
