@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+from kintsugi.common.bootstrap import create_topics
 from kintsugi.common.kafka import make_producer
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.state_store import CompactedStore
@@ -11,7 +14,10 @@ from kintsugi.common.topics import COMPLAINT_PARTITIONS, ROUTER_STATE
 async def test_a_restarted_store_restores_latest_values_and_deletions(
     kafka_settings: KafkaSettings, unique: str
 ) -> None:
-    topic = kafka_settings.topic(ROUTER_STATE)
+    # A topic of its own, declared like the router's: the services' topics stay clean.
+    spec = replace(ROUTER_STATE, name=f"store-test-{unique}")
+    await create_topics(kafka_settings, (spec,))
+    topic = kafka_settings.topic(spec)
     producer = make_producer(kafka_settings.bootstrap_servers, "test")
     await producer.start()
     try:

@@ -164,6 +164,8 @@ class ConsumerLoop:
             max_poll_interval_ms=300_000,
         )
         self.joined = False
+        self._batch = asyncio.Lock()
+        self._fatal: Exception | None = None
 
     async def start(self) -> None:
         await self._consumer.start()
@@ -173,23 +175,37 @@ class ConsumerLoop:
         await self._consumer.stop()
 
     async def partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        if self._on_assigned is not None:
-            await self._on_assigned(assigned)
+        async with self._batch:
+            if self._on_assigned is not None:
+                try:
+                    await self._on_assigned(assigned)
+                except Exception as error:
+                    # Consuming without the partitions' state would repeat side effects
+                    # (a second email): stop instead, and let the orchestrator restart us.
+                    self._fatal = error
+                    raise
         self.joined = True
         log.info("partitions_assigned", partitions=sorted(str(tp) for tp in assigned))
 
     async def partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        if self._on_revoked is not None:
-            await self._on_revoked(revoked)
+        # The rebalance runs in aiokafka's coordinator task, beside ``run``: waiting for the
+        # batch lock means the batch in hand is handled and committed before a partition's
+        # state is dropped and its new owner starts.
+        async with self._batch:
+            if self._on_revoked is not None:
+                await self._on_revoked(revoked)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop`` is set; the batch in hand is finished and committed first."""
         while not stop.is_set():
             batches = await self._consumer.getmany(timeout_ms=500, max_records=200)
-            for partition, records in batches.items():
-                for record in records:
-                    await self._process(record)
-                await self._consumer.commit({partition: records[-1].offset + 1})
+            async with self._batch:
+                if self._fatal is not None:
+                    raise RuntimeError("partition state could not be restored") from self._fatal
+                for partition, records in batches.items():
+                    for record in records:
+                        await self._process(record)
+                    await self._consumer.commit({partition: records[-1].offset + 1})
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
         key = (record.key or b"").decode(errors="replace")

@@ -29,8 +29,8 @@ class CompactedStore:
     def get(self, key: str) -> bytes | None:
         return self._values.get(key)
 
-    def values(self) -> Iterable[bytes]:
-        return self._values.values()
+    def items(self) -> Iterable[tuple[str, bytes]]:
+        return self._values.items()
 
     def __len__(self) -> int:
         return len(self._values)

@@ -34,7 +34,14 @@ class StoredAssignments:
         return Assignment.from_bytes(raw) if raw is not None else None
 
     def all(self) -> Iterable[Assignment]:
-        return [Assignment.from_bytes(raw) for raw in self._store.values()]
+        assignments = []
+        for key, raw in self._store.items():
+            try:
+                assignments.append(Assignment.from_bytes(raw))
+            except (ValueError, TypeError, KeyError) as error:
+                # One unreadable record must not stop the router rebuilding everyone's load.
+                log.error("assignment_state_unreadable", complaint_id=key, error=repr(error))
+        return assignments
 
     async def save(self, assignment: Assignment) -> None:
         await self._store.put(assignment.complaint_id, assignment.to_bytes())
