@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
 from aiokafka import ConsumerRecord
 from kintsugi.common.codec import DeadLetter, decode, new_event
 from kintsugi.common.kafka import (
@@ -145,3 +146,42 @@ async def test_bad_and_failing_messages_are_dead_lettered_with_reasons_and_good_
 
     await _run_loop(kafka_settings, group, recorder, lambda: bool(seen_again))
     assert seen_again == [f"sentinel-{unique}"]
+
+
+async def test_a_consumer_whose_partition_state_cannot_be_restored_stops_instead_of_consuming(
+    kafka_settings: KafkaSettings, unique: str
+) -> None:
+    producer = make_producer(kafka_settings.bootstrap_servers, "test")
+    await producer.start()
+    handled: list[str] = []
+
+    async def handler(record: ConsumerRecord[bytes, bytes]) -> None:
+        handled.append(decode(record.value).event_id)
+
+    async def broken_restore(_: object) -> None:
+        raise OSError("changelog unreachable")
+
+    group = f"{kafka_settings.topic_prefix}broken-{unique}"
+    loop = ConsumerLoop(
+        bootstrap_servers=kafka_settings.bootstrap_servers,
+        group_id=group,
+        topics=[kafka_settings.topic(COMPLAINT_EVENTS)],
+        handler=handler,
+        dead_letters=DeadLetterPublisher(
+            producer, kafka_settings.topic(DEAD_LETTERS), group, lambda: NOW
+        ),
+        on_assigned=broken_restore,
+    )
+    await EventPublisher(producer, kafka_settings.topic(COMPLAINT_EVENTS)).publish(
+        _event(f"c-{unique}", f"e-{unique}")
+    )
+    await loop.start()
+    try:
+        with pytest.raises(RuntimeError, match="could not be restored"):
+            async with asyncio.timeout(30):
+                await loop.run(asyncio.Event())
+    finally:
+        await loop.stop()
+        await producer.stop()
+    assert handled == []
+    assert not loop.joined
