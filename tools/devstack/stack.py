@@ -22,6 +22,8 @@ from kintsugi.common.codec import Event, event_type
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.timeutil import from_timestamp
 from kintsugi.common.topics import COMPLAINT_EVENTS
+from kintsugi.common.vocabulary import SEVERITY_NAMES
+from kintsugi.events.v1 import clock_pb2
 from kintsugi.intake.v1 import intake_pb2_grpc
 
 from tools.devstack.events import TopicTail
@@ -97,7 +99,8 @@ def _describe(event: Event) -> str | None:
         return f"received       {r.customer.display_name} via email, {r.jurisdiction}"
     if kind == "classified":
         c = event.classified
-        return f"classified     {c.category}, severity {c.severity}, regime {c.regime}"
+        severity = SEVERITY_NAMES.get(c.severity, "?")
+        return f"classified     {c.category}, {severity} severity, regime {c.regime}"
     if kind == "assigned":
         a = event.assigned
         return f"assigned       {a.handler_name} ({a.team_name})"
@@ -105,6 +108,10 @@ def _describe(event: Event) -> str | None:
         s = event.clock_started
         due = from_timestamp(s.due_at).strftime("%Y-%m-%d %H:%M UTC")
         return f"clock started  {s.clock.policy_id}/{s.clock.clock_kind} due {due}"
+    if kind == "clock_stopped":
+        stopped = event.clock_stopped
+        outcome = clock_pb2.ClockOutcome.Name(stopped.outcome).removeprefix("CLOCK_OUTCOME_")
+        return f"clock stopped  {stopped.clock.policy_id}/{stopped.clock.clock_kind}: {outcome}"
     if kind == "notification_sent":
         n = event.notification_sent
         return f"acknowledged   email to {n.recipient_masked}, signed {n.signed_by}"
@@ -125,6 +132,7 @@ async def _submit_and_follow(config: StackConfig) -> bool:
                 names[response.complaint_id] = request.customer.display_name
         print(f"\nsubmitted {len(submitted)} sample complaints; their journeys:\n")
         acknowledged: set[str] = set()
+        clocks_stopped: set[str] = set()
         async for event in tail.events(ACK_DEADLINE_S):
             if event.complaint_id not in submitted:
                 continue
@@ -135,8 +143,10 @@ async def _submit_and_follow(config: StackConfig) -> bool:
             print(f"  +{elapsed:6.2f}s  {event.complaint_id[:8]}  {line}")
             if event_type(event) == "notification_sent":
                 acknowledged.add(event.complaint_id)
-                if acknowledged == set(submitted):
-                    break
+            elif event_type(event) == "clock_stopped":
+                clocks_stopped.add(event.complaint_id)
+            if acknowledged == clocks_stopped == set(submitted):
+                break
     print(
         f"\n{len(acknowledged)}/{len(submitted)} complaints acknowledged by email "
         f"(mail stored in {MAIL_DIR}/)"
