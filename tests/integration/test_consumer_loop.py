@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
-from aiokafka import ConsumerRecord
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 from kintsugi.common.codec import DeadLetter, decode, new_event
 from kintsugi.common.kafka import (
     ConsumerLoop,
@@ -50,10 +50,10 @@ async def _dead_letters_for(settings: KafkaSettings, group: str, count: int) -> 
     return found
 
 
-async def _run_loop(settings: KafkaSettings, group: str, handler, until) -> None:
-    producer = make_producer(settings.bootstrap_servers, "test")
-    await producer.start()
-    loop = ConsumerLoop(
+def _consumer_loop(
+    settings: KafkaSettings, producer: AIOKafkaProducer, group: str, handler, **options
+) -> ConsumerLoop:
+    return ConsumerLoop(
         bootstrap_servers=settings.bootstrap_servers,
         group_id=group,
         topics=[settings.topic(COMPLAINT_EVENTS)],
@@ -62,7 +62,14 @@ async def _run_loop(settings: KafkaSettings, group: str, handler, until) -> None
             producer, settings.topic(DEAD_LETTERS), group, lambda: NOW
         ),
         retry=RetryPolicy(attempts=3, first_backoff_s=0.01),
+        **options,
     )
+
+
+async def _run_loop(settings: KafkaSettings, group: str, handler, until) -> None:
+    producer = make_producer(settings.bootstrap_servers, "test")
+    await producer.start()
+    loop = _consumer_loop(settings, producer, group, handler)
     stop = asyncio.Event()
     await loop.start()
     runner = asyncio.create_task(loop.run(stop))
@@ -162,16 +169,7 @@ async def test_a_consumer_whose_partition_state_cannot_be_restored_stops_instead
         raise OSError("changelog unreachable")
 
     group = f"{kafka_settings.topic_prefix}broken-{unique}"
-    loop = ConsumerLoop(
-        bootstrap_servers=kafka_settings.bootstrap_servers,
-        group_id=group,
-        topics=[kafka_settings.topic(COMPLAINT_EVENTS)],
-        handler=handler,
-        dead_letters=DeadLetterPublisher(
-            producer, kafka_settings.topic(DEAD_LETTERS), group, lambda: NOW
-        ),
-        on_assigned=broken_restore,
-    )
+    loop = _consumer_loop(kafka_settings, producer, group, handler, on_assigned=broken_restore)
     await EventPublisher(producer, kafka_settings.topic(COMPLAINT_EVENTS)).publish(
         _event(f"c-{unique}", f"e-{unique}")
     )
