@@ -19,7 +19,6 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from kintsugi.common.bootstrap import create_topics, wait_for_cluster
 from kintsugi.common.kafka_settings import KafkaSettings
-from kintsugi.common.topics import ALL_TOPICS
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_BOOTSTRAP = "127.0.0.1:9092"
@@ -81,6 +80,3 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
         elif f"{os.sep}e2e{os.sep}" in path:
             item.add_marker(pytest.mark.e2e)
-
-
-__all__ = ["ALL_TOPICS"]

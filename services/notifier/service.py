@@ -10,18 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from kintsugi.common.ids import derived_id
+from kintsugi.common.ids import Cause, derived_id
 
 from services.notifier.domain.case import Case
 from services.notifier.domain.messages import ComposedMessage, MessageComposer
 
 ACKNOWLEDGEMENT = "acknowledgement"
-
-
-@dataclass(frozen=True, slots=True)
-class Cause:
-    event_id: str
-    correlation_id: str
 
 
 @dataclass(frozen=True, slots=True)

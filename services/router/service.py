@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Protocol
 
-from kintsugi.common.ids import derived_id
+from kintsugi.common.ids import Cause, derived_id
 
 from services.router.domain.assignment import Assignment, Workload
 from services.router.domain.directory import Directory, Handler
 from services.router.domain.routing import RoutingRequest, route
-
-
-@dataclass(frozen=True, slots=True)
-class Cause:
-    """The event a decision answers; ids of derived events come from it."""
-
-    event_id: str
-    correlation_id: str
 
 
 class AssignmentStore(Protocol):

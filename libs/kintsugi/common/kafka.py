@@ -18,7 +18,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.abc import ConsumerRebalanceListener
 
 from kintsugi.common import metrics
-from kintsugi.common.codec import DeadLetter, Event, UndecodableMessage, encode, event_type
+from kintsugi.common.codec import (
+    EVENT_TYPE_HEADER,
+    DeadLetter,
+    Event,
+    UndecodableMessage,
+    encode,
+    event_type,
+)
 from kintsugi.common.logs import get_logger
 from kintsugi.common.timeutil import Clock, to_timestamp
 
@@ -234,7 +241,7 @@ class ConsumerLoop:
                 metrics.HANDLER_RETRIES.labels(record.topic).inc()
                 log.warning("handler_retry", attempt=attempt, error=repr(error))
                 await asyncio.sleep(self._retry.backoff(attempt))
-        kind = _header(record, "kintsugi-event-type") or "unknown"
+        kind = _header(record, EVENT_TYPE_HEADER) or "unknown"
         metrics.EVENTS_CONSUMED.labels(record.topic, kind, outcome).inc()
         metrics.EVENT_HANDLING_SECONDS.labels(kind).observe(time.perf_counter() - started)
 

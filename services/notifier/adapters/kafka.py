@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiokafka import ConsumerRecord, TopicPartition
 from kintsugi.common import metrics
 from kintsugi.common.codec import Event, decode, event_type, new_event
-from kintsugi.common.ids import derived_id
+from kintsugi.common.ids import Cause, derived_id
 from kintsugi.common.kafka import EventPublisher, PermanentFailure
 from kintsugi.common.logs import get_logger
 from kintsugi.common.state_store import CompactedStore
@@ -15,7 +15,7 @@ from kintsugi.events.v1 import complaint_pb2 as pb
 from kintsugi.events.v1 import notification_pb2 as npb
 
 from services.notifier.domain.case import Case, mask_email
-from services.notifier.service import Cause, Delivery, Notifier, UnknownComplaint
+from services.notifier.service import Delivery, Notifier, UnknownComplaint
 
 log = get_logger(__name__)
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from aiokafka import ConsumerRecord, TopicPartition
 from kintsugi.common import metrics
 from kintsugi.common.codec import Event, decode, event_type, new_event
+from kintsugi.common.ids import Cause
 from kintsugi.common.kafka import EventPublisher
 from kintsugi.common.logs import get_logger
 from kintsugi.common.state_store import CompactedStore
@@ -16,7 +17,7 @@ from kintsugi.events.v1 import complaint_pb2 as pb
 
 from services.router.domain.assignment import Assignment
 from services.router.domain.routing import RoutingRequest
-from services.router.service import Cause, Router
+from services.router.service import Router
 
 log = get_logger(__name__)
 

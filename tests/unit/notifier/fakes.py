@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+from kintsugi.common.ids import Cause
+
 from services.notifier.domain.case import Case
 from services.notifier.domain.messages import ComposedMessage
-from services.notifier.service import Cause, Delivery
+from services.notifier.service import Delivery
 
 COMPLAINT_ID = "5f0c6a8e-2b1d-5e7a-9c3f-1a2b3c4d5e6f"
 

@@ -7,10 +7,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from kintsugi.common.ids import Cause
+
 from services.router.domain.assignment import Assignment
 from services.router.domain.directory import Directory, Handler, Team
 from services.router.domain.routing import Reason, RoutingRequest
-from services.router.service import Cause
 
 SHIPPED_DIRECTORY = Path(__file__).resolve().parents[3] / "services" / "router" / "directory.yaml"
 

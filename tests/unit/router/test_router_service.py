@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from kintsugi.common.ids import derived_id
+from kintsugi.common.ids import Cause, derived_id
 
-from services.router.service import Cause, Router
+from services.router.service import Router
 from tests.unit.router.fakes import (
     AnnouncedAssignments,
     InMemoryAssignments,
