@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from kintsugi.common.ids import Cause
 from services.notifier.domain.messages import MessageComposer
 from services.notifier.service import (
     ACKNOWLEDGEMENT,
-    Cause,
     Delivery,
     DeliveryRejected,
     Notifier,
