@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
+
 from kintsugi.common.bootstrap import create_topics, wait_for_cluster
 from kintsugi.common.kafka_settings import KafkaSettings
 

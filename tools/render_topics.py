@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from kintsugi.common.topics import ALL_TOPICS, TopicSpec
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,6 @@ from kintsugi.common.logs import get_logger
 from kintsugi.common.runtime import Edges, run_consumer, run_service
 from kintsugi.common.timeutil import system_clock
 from kintsugi.common.topics import RAW_COMPLAINTS
-
 from services.intake.adapters.grpc_api import GrpcServer
 from services.intake.adapters.kafka_out import KafkaAcceptedComplaints
 from services.intake.adapters.raw_topic import RawComplaintHandler

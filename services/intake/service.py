@@ -8,7 +8,6 @@ from typing import Protocol
 
 from kintsugi.common.ids import derived_id
 from kintsugi.common.timeutil import Clock
-
 from services.intake.domain.classification import Classification, classify
 from services.intake.domain.submission import InvalidSubmission, Submission, validate
 

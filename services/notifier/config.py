@@ -1,8 +1,9 @@
 from __future__ import annotations
 
-from kintsugi.common.settings import ServiceSettings
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
+
+from kintsugi.common.settings import ServiceSettings
 
 
 class NotifierSettings(ServiceSettings):

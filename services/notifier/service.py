@@ -11,7 +11,6 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from kintsugi.common.ids import Cause, derived_id
-
 from services.notifier.domain.case import Case
 from services.notifier.domain.messages import ComposedMessage, MessageComposer
 

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kintsugi.common.settings import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
+
+from kintsugi.common.settings import ServiceSettings
 
 DEFAULT_DIRECTORY = Path(__file__).parent / "directory.yaml"
 

@@ -8,7 +8,6 @@ import functools
 from kintsugi.common.runtime import Edges, run_consumer, run_service
 from kintsugi.common.timeutil import system_clock
 from kintsugi.common.topics import COMPLAINT_EVENTS, ROUTER_STATE
-
 from services.router.adapters.kafka import (
     PublishedAssignments,
     RouterEventHandler,

@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from kintsugi.common.ids import Cause, derived_id
-
 from services.router.domain.assignment import Assignment, Workload
 from services.router.domain.directory import Directory, Handler
 from services.router.domain.routing import RoutingRequest, route

@@ -6,12 +6,12 @@ from typing import Any
 
 import faust
 from aiokafka import AIOKafkaProducer
+
 from kintsugi.common.kafka import DeadLetterPublisher, EventPublisher, make_producer
 from kintsugi.common.logs import configure_logging, get_logger
 from kintsugi.common.ops_server import Health, OpsServer
 from kintsugi.common.timeutil import system_clock
 from kintsugi.common.topics import COMPLAINT_EVENTS, DEAD_LETTERS
-
 from services.sla.adapters.faust_app import build_runtime
 from services.sla.config import SlaSettings
 from services.sla.domain import PolicySet

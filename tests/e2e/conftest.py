@@ -10,9 +10,9 @@ from pathlib import Path
 
 import grpc
 import pytest
+
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.intake.v1 import intake_pb2_grpc
-
 from tools.devstack.mailbox import Mailbox, start_mailbox
 from tools.devstack.processes import (
     SERVICE_NAMES,

@@ -16,13 +16,13 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from kintsugi.common.codec import DeadLetter, Event, event_type
 from kintsugi.common.kafka import make_producer
 from kintsugi.common.topics import COMPLAINT_EVENTS, DEAD_LETTERS, RAW_COMPLAINTS
 from kintsugi.events.v1 import clock_pb2
 from kintsugi.events.v1 import complaint_pb2 as pb
 from kintsugi.intake.v1 import intake_pb2
-
 from services.intake.service import complaint_id_for
 from tests.e2e.conftest import Stack
 from tools.devstack.events import TopicTail

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord
+
 from kintsugi.common.codec import DeadLetter, decode, new_event
 from kintsugi.common.kafka import (
     ConsumerLoop,
@@ -19,7 +20,6 @@ from kintsugi.common.kafka import (
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.topics import COMPLAINT_EVENTS, DEAD_LETTERS
 from kintsugi.events.v1 import complaint_pb2 as pb
-
 from tools.devstack.events import TopicTail
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)

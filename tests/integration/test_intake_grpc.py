@@ -10,6 +10,7 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+
 from kintsugi.common.codec import event_type
 from kintsugi.common.kafka import EventPublisher, make_producer
 from kintsugi.common.kafka_settings import KafkaSettings
@@ -17,7 +18,6 @@ from kintsugi.common.timeutil import system_clock
 from kintsugi.common.topics import COMPLAINT_EVENTS
 from kintsugi.events.v1 import complaint_pb2 as pb
 from kintsugi.intake.v1 import intake_pb2, intake_pb2_grpc
-
 from services.intake.adapters.grpc_api import GrpcServer
 from services.intake.adapters.kafka_out import KafkaAcceptedComplaints
 from services.intake.service import Intake, complaint_id_for

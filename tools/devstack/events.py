@@ -6,6 +6,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+
 from kintsugi.common.codec import Event, UndecodableMessage, decode
 
 

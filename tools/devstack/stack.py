@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import grpc
+
 from kintsugi.common.codec import Event, event_type
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.timeutil import from_timestamp
@@ -25,7 +26,6 @@ from kintsugi.common.topics import COMPLAINT_EVENTS
 from kintsugi.common.vocabulary import SEVERITY_NAMES
 from kintsugi.events.v1 import clock_pb2
 from kintsugi.intake.v1 import intake_pb2_grpc
-
 from tools.devstack.events import TopicTail
 from tools.devstack.processes import SERVICE_NAMES, ServiceProcess, StackConfig, start_service
 from tools.devstack.samples import sample_requests

@@ -11,10 +11,10 @@ from grpc_health.v1 import _async as health_aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
+
 from kintsugi.common import metrics
 from kintsugi.common.logs import get_logger
 from kintsugi.intake.v1 import intake_pb2, intake_pb2_grpc
-
 from services.intake.adapters.protos import response_for, submission_from_request
 from services.intake.domain.submission import InvalidSubmission
 from services.intake.service import Intake

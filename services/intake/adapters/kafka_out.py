@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from kintsugi.common import metrics
 from kintsugi.common.kafka import EventPublisher
-
 from services.intake.adapters.protos import events_for
 from services.intake.service import AcceptedComplaint
 

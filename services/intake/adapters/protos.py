@@ -8,7 +8,6 @@ from kintsugi.common.timeutil import from_timestamp, to_timestamp
 from kintsugi.common.vocabulary import CHANNEL_NAMES, CHANNEL_VALUES, SEVERITY_VALUES
 from kintsugi.events.v1 import complaint_pb2 as pb
 from kintsugi.intake.v1 import intake_pb2
-
 from services.intake.domain.classification import Classification
 from services.intake.domain.submission import Customer, Submission
 from services.intake.service import AcceptedComplaint

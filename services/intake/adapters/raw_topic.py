@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from aiokafka import ConsumerRecord
 from google.protobuf.message import DecodeError
+
 from kintsugi.common import metrics
 from kintsugi.common.kafka import PermanentFailure
 from kintsugi.common.logs import get_logger
 from kintsugi.intake.v1 import intake_pb2
-
 from services.intake.adapters.protos import submission_from_request
 from services.intake.domain.submission import InvalidSubmission
 from services.intake.service import Intake

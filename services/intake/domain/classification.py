@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass
 
 from kintsugi.common.names import SEVERITIES
-
 from services.intake.domain.submission import Submission
 
 # Keywords match whole words; a trailing "*" also matches longer words from that stem

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aiokafka import ConsumerRecord, TopicPartition
+
 from kintsugi.common import metrics
 from kintsugi.common.codec import Event, decode, event_type, new_event
 from kintsugi.common.ids import Cause, derived_id
@@ -13,7 +14,6 @@ from kintsugi.common.timeutil import Clock
 from kintsugi.common.vocabulary import CHANNEL_NAMES, CHANNEL_VALUES, PURPOSE_VALUES
 from kintsugi.events.v1 import complaint_pb2 as pb
 from kintsugi.events.v1 import notification_pb2 as npb
-
 from services.notifier.domain.case import Case, mask_email
 from services.notifier.service import Delivery, Notifier, UnknownComplaint
 

@@ -7,8 +7,8 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 
 import aiosmtplib
-from kintsugi.common import metrics
 
+from kintsugi.common import metrics
 from services.notifier.domain.messages import ComposedMessage
 from services.notifier.service import DeliveryRejected
 

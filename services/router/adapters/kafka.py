@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from aiokafka import ConsumerRecord, TopicPartition
+
 from kintsugi.common import metrics
 from kintsugi.common.codec import Event, decode, event_type, new_event
 from kintsugi.common.ids import Cause
@@ -14,7 +15,6 @@ from kintsugi.common.state_store import CompactedStore
 from kintsugi.common.timeutil import Clock
 from kintsugi.common.vocabulary import SEVERITY_NAMES
 from kintsugi.events.v1 import complaint_pb2 as pb
-
 from services.router.domain.assignment import Assignment
 from services.router.domain.routing import RoutingRequest
 from services.router.service import Router

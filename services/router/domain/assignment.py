@@ -7,7 +7,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from kintsugi.common import json_state
-
 from services.router.domain.routing import Reason
 
 _SCHEMA = 1

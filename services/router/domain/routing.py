@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from kintsugi.common.names import SEVERITIES
-
 from services.router.domain.directory import Directory, Handler, Team
 
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}

@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import assert_never
 
 from google.protobuf.message import Message
+
 from kintsugi.common.codec import Event, new_event
 from kintsugi.common.timeutil import from_timestamp, to_timestamp
 from kintsugi.common.vocabulary import CHANNEL_NAMES, PURPOSE_NAMES, SEVERITY_NAMES
 from kintsugi.events.v1 import clock_pb2 as cpb
 from kintsugi.events.v1 import complaint_pb2 as pb
-
 from services.sla.domain import (
     ClockBreached,
     ClockEvent,

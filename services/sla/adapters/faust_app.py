@@ -19,13 +19,13 @@ from typing import Any
 import faust
 import structlog
 from aiohttp import web
+
 from kintsugi.common import metrics
 from kintsugi.common.codec import Event, UndecodableMessage, decode, event_type
 from kintsugi.common.kafka import DeadLetterPublisher, EventPublisher, RetryPolicy
 from kintsugi.common.logs import get_logger
 from kintsugi.common.timeutil import Clock
 from kintsugi.common.topics import COMPLAINT_EVENTS, COMPLAINT_PARTITIONS
-
 from services.sla.adapters.events import facts_from, milestone_for, to_event
 from services.sla.config import SlaSettings
 from services.sla.domain import ClockEvent, ComplaintFactsError, StateError

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 from kintsugi.common.names import CHANNELS as CHANNELS
 from kintsugi.common.names import SEVERITIES as SEVERITIES
-
 from services.sla.domain.errors import ComplaintFactsError
 
 # Identifiers emitted by the intake service; policies may only refer to these.

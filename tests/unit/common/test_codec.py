@@ -9,6 +9,7 @@ import pytest
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
+
 from kintsugi.common.codec import (
     CONTENT_TYPE_HEADER,
     EVENT_CONTENT_TYPE,

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 import aiohttp
 import pytest
 from aiohttp import web
+
 from kintsugi.common import metrics
 from kintsugi.common.ops_server import Health, OpsServer
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
+
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.topics import (
     ALL_TOPICS,
@@ -13,7 +15,6 @@ from kintsugi.common.topics import (
     ROUTER_STATE,
     TopicSpec,
 )
-from pydantic import ValidationError
 
 # Keyed by complaint id: partition N of each must hold the same complaints, so the worker
 # that owns a complaint's events also owns that complaint's router and notifier state.

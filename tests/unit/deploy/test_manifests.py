@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import AliasChoices
+
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.settings import ServiceSettings
 from kintsugi.common.topics import COMPLAINT_PARTITIONS
-from pydantic import AliasChoices
-
 from services.intake.config import IntakeSettings
 from services.notifier.config import NotifierSettings
 from services.router.config import RouterSettings

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kintsugi.common.topics import ALL_TOPICS
 
+from kintsugi.common.topics import ALL_TOPICS
 from tools import render_topics
 from tools.render_topics import COMMITTED, render, resource_name
 

@@ -9,7 +9,6 @@ from typing import Any
 from kintsugi.common.timeutil import to_timestamp
 from kintsugi.events.v1 import complaint_pb2 as pb
 from kintsugi.intake.v1 import intake_pb2
-
 from services.intake.domain.submission import Customer, Submission
 
 # Friday 16:58: a complaint at this hour is accepted at once, not on Monday.

@@ -7,8 +7,8 @@ from typing import Any, NoReturn
 import grpc
 import pytest
 from google.rpc import code_pb2, error_details_pb2, status_pb2
-from kintsugi.events.v1 import complaint_pb2 as pb
 
+from kintsugi.events.v1 import complaint_pb2 as pb
 from services.intake.adapters.grpc_api import IntakeServicer, invalid_argument_status
 from services.intake.domain.submission import FieldViolation, InvalidSubmission, validate
 from services.intake.service import AcceptedComplaint, Intake

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+
 from kintsugi.common.codec import decode, encode, event_type
 from kintsugi.common.ids import derived_id
 from kintsugi.events.v1 import complaint_pb2 as pb
-
 from services.intake.adapters.protos import events_for, response_for, submission_from_request
 from services.intake.domain.classification import classify
 from services.intake.domain.submission import validate

@@ -6,7 +6,6 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from kintsugi.common.ids import Cause
-
 from services.notifier.domain.case import Case
 from services.notifier.domain.messages import ComposedMessage
 from services.notifier.service import Delivery

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from kintsugi.common.ids import Cause
-
 from services.router.domain.assignment import Assignment
 from services.router.domain.directory import Directory, Handler, Team
 from services.router.domain.routing import Reason, RoutingRequest

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from kintsugi.common.ids import Cause, derived_id
 
+from kintsugi.common.ids import Cause, derived_id
 from services.router.service import Router
 from tests.unit.router.fakes import (
     AnnouncedAssignments,

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 
 import pytest
 from google.protobuf.message import Message
+
 from kintsugi.common.codec import Event, event_type, new_event
 from kintsugi.events.v1 import clock_pb2 as cpb
 from kintsugi.events.v1 import complaint_pb2 as pb
 from kintsugi.events.v1 import notification_pb2 as npb
-
 from services.sla.adapters.events import facts_from, milestone_for, to_event
 from services.sla.domain import ComplaintClocks, Milestone, PolicySet
 
