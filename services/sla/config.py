@@ -20,3 +20,10 @@ class SlaSettings(ServiceSettings):
     policies_dir: Path = Field(default=SHIPPED_POLICIES, description="YAML policies + calendars")
     tick_interval_s: float = Field(default=1.0, gt=0, description="How often clocks are checked")
     data_dir: Path = Field(default=Path(".local/sla"), description="Faust's local data folder")
+    # Faust's own defaults (60 s) keep a crashed worker's partitions unowned for a minute.
+    session_timeout_s: float = Field(
+        default=15.0, gt=0, description="A silent worker's partitions move after this"
+    )
+    rebalance_timeout_s: float = Field(
+        default=30.0, gt=0, description="How long members have to rejoin a rebalance"
+    )

@@ -281,3 +281,25 @@ async def test_clocks_survive_an_sla_restart(stack: Stack, unique: str) -> None:
     for clock_id, clock in before.items():
         assert after[clock_id]["due_at"] == clock["due_at"]
         assert after[clock_id]["state"] == clock["state"]
+
+
+async def test_killing_router_and_sla_mid_flow_loses_nothing_and_doubles_nothing(
+    stack: Stack, unique: str
+) -> None:
+    requests = [complaint(f"{unique}-{n}", f"kill-{n}-{unique}@example.com") for n in range(8)]
+    submitted = asyncio.gather(*(stack.intake.SubmitComplaint(r, timeout=10) for r in requests))
+    for name in ("router", "sla"):  # no SIGTERM courtesy: a crash, mid-batch
+        stack.processes[name].process.kill()
+    responses = await submitted
+    for name in ("router", "sla"):
+        await asyncio.to_thread(stack.processes[name].process.wait, 10)
+        await asyncio.to_thread(stack.restart, name)
+
+    timeline = await journeys(stack, {r.complaint_id for r in responses})
+
+    for request, response in zip(requests, responses, strict=True):
+        events = timeline[response.complaint_id]
+        assert acknowledged(events), [event_type(e) for e in events]
+        assert len(stack.mailbox.to(request.customer.email)) == 1
+        assigned_ids = {e.event_id for e in events if event_type(e) == "assigned"}
+        assert len(assigned_ids) == 1  # re-announced after the crash, never re-decided

@@ -155,6 +155,7 @@ class ConsumerLoop:
         key_log_field: str = "complaint_id",
     ) -> None:
         self._topics = list(topics)
+        self._group = group_id
         self._key_log_field = key_log_field
         self._handler = handler
         self._dead_letters = dead_letters
@@ -212,7 +213,16 @@ class ConsumerLoop:
                 for partition, records in batches.items():
                     for record in records:
                         await self._process(record)
-                    await self._consumer.commit({partition: records[-1].offset + 1})
+                    next_offset = records[-1].offset + 1
+                    await self._consumer.commit({partition: next_offset})
+                    self._report_lag(partition, next_offset)
+
+    def _report_lag(self, partition: TopicPartition, next_offset: int) -> None:
+        highwater = self._consumer.highwater(partition)
+        if highwater is not None:
+            metrics.CONSUMER_LAG.labels(self._group, partition.topic, partition.partition).set(
+                max(0, highwater - next_offset)
+            )
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
         key = (record.key or b"").decode(errors="replace")

@@ -30,6 +30,11 @@ DEAD_LETTERS = Counter(
     "Messages sent to the dead-letter topic, by source topic and failure kind",
     ["topic", "kind"],
 )
+CONSUMER_LAG = Gauge(
+    "kintsugi_consumer_lag",
+    "Records on a partition not yet handled by this consumer group (queue depth)",
+    ["group", "topic", "partition"],
+)
 HANDLER_RETRIES = Counter(
     "kintsugi_handler_retries_total", "Retries of a failed handler before success or DLQ", ["topic"]
 )

@@ -63,6 +63,8 @@ def build_runtime(
         topic_replication_factor=settings.kafka.topic_replication_factor,
         table_standby_replicas=0,
         producer_acks=-1,
+        broker_session_timeout=settings.session_timeout_s,
+        broker_rebalance_timeout=settings.rebalance_timeout_s,
         consumer_auto_offset_reset="earliest",
         key_serializer="raw",
         value_serializer="raw",
