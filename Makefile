@@ -16,7 +16,7 @@ KUSTOMIZE   := $(TOOLS)/bin/kustomize
 TOPICS_MANIFEST := deploy/k8s/components/strimzi-topics/topics.yaml
 
 .PHONY: help install proto proto-check lint test test-unit test-integration test-e2e \
-        kafka kafka-down topics up down bench clean k8s-topics k8s-check
+        kafka kafka-down topics up down bench clean k8s-topics k8s-check prometheus-tools
 
 help:  ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -42,12 +42,21 @@ proto: $(VENV)/.installed  ## regenerate Python code from protos/
 proto-check: $(VENV)/.installed  ## fail if generated code drifted from protos/
 	tools/proto.sh check
 
-lint: install  ## buf lint, generated-code drift, ruff, mypy
+# Prometheus and promtool come from Debian's package (root on this kind of machine).
+prometheus-tools:
+	@command -v promtool >/dev/null && command -v prometheus >/dev/null || { \
+	  echo "installing Debian's prometheus package (promtool, prometheus)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+
+lint: install prometheus-tools  ## buf lint, generated-code drift, ruff, mypy, alert rules
 	npx --no-install buf lint
 	tools/proto.sh check
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	promtool check rules deploy/monitoring/prometheus/alerts.yaml
+	cd deploy/monitoring/prometheus && promtool test rules alerts.test.yaml
 
 kafka: install  ## start the local Kafka broker (skipped when KAFKA_BOOTSTRAP_SERVERS is set)
 	@if [ -n "$$KAFKA_BOOTSTRAP_SERVERS" ]; then \

@@ -26,6 +26,7 @@ from kintsugi.common.topics import COMPLAINT_EVENTS
 from kintsugi.common.vocabulary import SEVERITY_NAMES
 from kintsugi.events.v1 import clock_pb2
 from kintsugi.intake.v1 import intake_pb2_grpc
+from tools.devstack import prometheus
 from tools.devstack.events import TopicTail
 from tools.devstack.processes import SERVICE_NAMES, ServiceProcess, StackConfig, start_service
 from tools.devstack.samples import sample_requests
@@ -35,6 +36,7 @@ RUN_DIR = LOCAL / "run"
 LOG_DIR = LOCAL / "logs"
 MAIL_DIR = LOCAL / "mail"
 SMTP_PORT = 2525
+PROMETHEUS_PORT = 9090
 ACK_DEADLINE_S = 60.0
 
 
@@ -90,6 +92,19 @@ def _start_services(config: StackConfig) -> None:
     for process in started:
         process.wait_ready(timeout_s=90)
         print(f"  {process.name:<9} ready  (metrics http://127.0.0.1:{process.ops_port}/metrics)")
+
+
+def _start_prometheus(config: StackConfig) -> None:
+    if not prometheus.available():
+        print("  prometheus not installed (apt-get install prometheus) - skipped")
+        return
+    if not _running("prometheus"):
+        server = prometheus.start_prometheus(
+            config.ops_ports, PROMETHEUS_PORT, LOCAL / "prometheus", interval_s=5, detach=True
+        )
+        _pid_file("prometheus").write_text(str(server.process.pid))
+        server.wait_ready()
+    print(f"  prometheus http://127.0.0.1:{PROMETHEUS_PORT} (scrapes all four, Kintsugi alerts)")
 
 
 def _describe(event: Event) -> str | None:
@@ -161,13 +176,14 @@ def up() -> int:
     _start_mailbox()
     print(f"  mailbox   SMTP on 127.0.0.1:{SMTP_PORT}, mail in {MAIL_DIR}/")
     _start_services(config)
+    _start_prometheus(config)
     ok = asyncio.run(_submit_and_follow(config))
     print("\nthe stack keeps running; logs in .local/logs/, stop it with: make down")
     return 0 if ok else 1
 
 
 def down() -> int:
-    for name in (*reversed(SERVICE_NAMES), "mailbox"):
+    for name in ("prometheus", *reversed(SERVICE_NAMES), "mailbox"):
         pid_file = _pid_file(name)
         if not pid_file.exists():
             continue
