@@ -9,6 +9,7 @@ import pytest
 
 from tests.e2e.conftest import Stack, free_port
 from tests.e2e.test_pipeline import complaint, journeys
+from tests.unit.deploy.monitoring_files import expressions
 from tools.devstack import prometheus
 
 pytestmark = pytest.mark.skipif(
@@ -42,5 +43,8 @@ async def test_prometheus_scrapes_every_service_and_sees_complaints_flow(
         assert sent >= 1
         groups = await asyncio.to_thread(server.rule_groups)
         assert {"kintsugi.availability", "kintsugi.complaints"} <= set(groups)
+        # Every dashboard and alert query is valid PromQL to a real Prometheus.
+        for expr in expressions():
+            await asyncio.to_thread(server.query, expr)
     finally:
         await asyncio.to_thread(server.stop)

@@ -36,14 +36,17 @@ def _event(complaint_id: str, event_id: str, subject: str = "s"):
     )
 
 
-async def _dead_letters_for(settings: KafkaSettings, group: str, count: int) -> list[DeadLetter]:
+async def _dead_letters_for(
+    settings: KafkaSettings, group: str, key: bytes, count: int
+) -> list[DeadLetter]:
+    """This group's dead letters for one key: other tests share the session's topics."""
     found: list[DeadLetter] = []
     topic = settings.topic(DEAD_LETTERS)
     async with TopicTail(settings.bootstrap_servers, topic) as tail:
         async for record in tail.records(timeout_s=10):
             letter = DeadLetter()
             letter.ParseFromString(record.value)
-            if letter.consumer_group == group:
+            if letter.consumer_group == group and letter.key == key:
                 found.append(letter)
                 if len(found) >= count:
                     break
@@ -126,7 +129,7 @@ async def test_bad_and_failing_messages_are_dead_lettered_with_reasons_and_good_
         return len(handled) >= 2
 
     await _run_loop(kafka_settings, group, handler, done)
-    letters = await _dead_letters_for(kafka_settings, group, 3)
+    letters = await _dead_letters_for(kafka_settings, group, complaint.encode(), 3)
 
     assert handled == [f"ok-{unique}", f"flaky-{unique}"]
     assert flaky_attempts == 2

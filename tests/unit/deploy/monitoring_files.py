@@ -1,0 +1,55 @@
+"""The PromQL in Kintsugi's alert rules and dashboards, and the metrics it names."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from prometheus_client import REGISTRY
+
+import kintsugi.common.metrics  # noqa: F401 - registers the catalogue
+
+MONITORING = Path(__file__).resolve().parents[3] / "deploy" / "monitoring"
+ALERT_RULES = MONITORING / "prometheus" / "alerts.yaml"
+DASHBOARDS = sorted((MONITORING / "grafana" / "dashboards").glob("*.json"))
+DATASOURCES = MONITORING / "grafana" / "provisioning" / "datasources" / "kintsugi.yaml"
+PROMETHEUS_OWN = {"up"}
+_METRIC = re.compile(r"\b(kintsugi_[a-z_]+|up)\b(?!\s*\()")
+
+
+def alert_rules() -> list[dict[str, Any]]:
+    groups = yaml.safe_load(ALERT_RULES.read_text())["groups"]
+    return [rule for group in groups for rule in group["rules"]]
+
+
+def dashboard_targets() -> list[tuple[str, dict[str, Any]]]:
+    """(dashboard file name, target) for every query on every panel."""
+    found = []
+    for path in DASHBOARDS:
+        for panel in json.loads(path.read_text())["panels"]:
+            for target in panel.get("targets", []):
+                found.append((path.name, target))
+    return found
+
+
+def expressions() -> list[str]:
+    return [r["expr"] for r in alert_rules()] + [t["expr"] for _, t in dashboard_targets()]
+
+
+def metrics_in(expr: str) -> set[str]:
+    return set(_METRIC.findall(expr))
+
+
+def exported_metric_names() -> set[str]:
+    names: set[str] = set()
+    for collector in REGISTRY.collect():
+        names.update(sample.name for sample in collector.samples)
+        names.add(collector.name)
+        if collector.type == "counter":  # exposed with the suffix, even before a sample
+            names.add(f"{collector.name}_total")
+        if collector.type == "histogram":
+            names.update(f"{collector.name}_{part}" for part in ("bucket", "sum", "count"))
+    return names
