@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import functools
 
-from kintsugi.common.runtime import Edges, run_consumer, run_service
+from kintsugi.common.logs import configure_logging
+from kintsugi.common.runtime import Edges, exit_on_bad_configuration, run_consumer, run_service
 from kintsugi.common.timeutil import system_clock
 from kintsugi.common.topics import COMPLAINT_EVENTS, ROUTER_STATE
 from services.router.adapters.kafka import (
@@ -14,7 +15,7 @@ from services.router.adapters.kafka import (
     StoredAssignments,
 )
 from services.router.config import RouterSettings
-from services.router.domain.directory import Directory
+from services.router.domain.directory import Directory, DirectoryError
 from services.router.service import Router
 
 
@@ -35,7 +36,11 @@ async def serve(edges: Edges, stop: asyncio.Event, *, directory: Directory) -> N
 
 def main() -> None:
     settings = RouterSettings()
-    directory = Directory.load(settings.directory_file)  # a bad directory stops us here
+    configure_logging("router", settings.log_level)
+    try:
+        directory = Directory.load(settings.directory_file)
+    except DirectoryError as error:
+        exit_on_bad_configuration("router", error)
     run_service("router", settings, functools.partial(serve, directory=directory))
 
 

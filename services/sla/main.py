@@ -10,11 +10,12 @@ from aiokafka import AIOKafkaProducer
 from kintsugi.common.kafka import DeadLetterPublisher, EventPublisher, make_producer
 from kintsugi.common.logs import configure_logging, get_logger
 from kintsugi.common.ops_server import Health, OpsServer
+from kintsugi.common.runtime import exit_on_bad_configuration
 from kintsugi.common.timeutil import system_clock
 from kintsugi.common.topics import COMPLAINT_EVENTS, DEAD_LETTERS
 from services.sla.adapters.faust_app import build_runtime
 from services.sla.config import SlaSettings
-from services.sla.domain import PolicySet
+from services.sla.domain import PolicyError, PolicySet
 from services.sla.service import SlaService
 
 log = get_logger("sla")
@@ -44,7 +45,10 @@ class _Producer:
 def main() -> None:
     settings = SlaSettings()
     configure_logging("sla", settings.log_level)
-    policies = PolicySet.load(settings.policies_dir)
+    try:
+        policies = PolicySet.load(settings.policies_dir)
+    except PolicyError as error:
+        exit_on_bad_configuration("sla", error)
     producer = _Producer(settings)
     runtime = build_runtime(
         settings, SlaService(policies), producer.publisher, producer.dead_letters, system_clock

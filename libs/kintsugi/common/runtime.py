@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import NoReturn
 
 from aiokafka import AIOKafkaProducer
 
@@ -103,6 +104,12 @@ async def run_consumer(loop: ConsumerLoop, stop: asyncio.Event) -> None:
         await loop.run(stop)
     finally:
         await loop.stop()
+
+
+def exit_on_bad_configuration(name: str, error: Exception) -> NoReturn:
+    """A configuration file that fails validation: say exactly what, exit 2, start nothing."""
+    get_logger(name).error("configuration_invalid", error=str(error))
+    raise SystemExit(2)
 
 
 def run_service(name: str, settings: ServiceSettings, body: ServiceBody) -> None:
