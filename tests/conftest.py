@@ -27,7 +27,7 @@ LOCAL_BOOTSTRAP = "127.0.0.1:9092"
 
 def _answers(bootstrap: str) -> bool:
     try:
-        asyncio.run(wait_for_cluster(bootstrap, timeout_s=3))
+        asyncio.run(wait_for_cluster(KafkaSettings(bootstrap_servers=bootstrap), timeout_s=3))
     except TimeoutError:
         return False
     return True
@@ -58,7 +58,7 @@ async def kafka_settings(kafka_bootstrap: str) -> AsyncIterator[KafkaSettings]:
     )
     await create_topics(settings)
     yield settings
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**settings.client_options())
     await admin.start()
     try:
         existing = await admin.list_topics()

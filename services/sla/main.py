@@ -68,7 +68,7 @@ def main() -> None:
     async def start_edges() -> None:
         # Faust's worker configures logging its own way on start; put ours back.
         configure_logging("sla", settings.log_level)
-        producer.producer = make_producer(settings.kafka.bootstrap_servers, "kintsugi-sla")
+        producer.producer = make_producer(settings.kafka, "kintsugi-sla")
         await producer.producer.start()
         await ops.start()
         runtime.started.set()

@@ -63,7 +63,7 @@ async def journeys(stack: Stack, complaint_ids: set[str]) -> dict[str, list[Even
     def done(_: list[Event]) -> bool:
         return all(acknowledged(by_complaint[c]) for c in complaint_ids)
 
-    async with TopicTail(stack.kafka.bootstrap_servers, stack.kafka.topic(COMPLAINT_EVENTS)) as t:
+    async with TopicTail(stack.kafka, stack.kafka.topic(COMPLAINT_EVENTS)) as t:
         async for event in t.events(JOURNEY_TIMEOUT_S):
             if event.complaint_id in complaint_ids:
                 by_complaint[event.complaint_id].append(event)
@@ -158,7 +158,7 @@ async def test_notifier_stops_gracefully_and_catches_up_without_resending(
 async def test_an_unreadable_event_is_dead_lettered_by_every_consumer(
     stack: Stack, unique: str
 ) -> None:
-    producer = make_producer(stack.kafka.bootstrap_servers, "e2e")
+    producer = make_producer(stack.kafka, "e2e")
     await producer.start()
     try:
         await producer.send_and_wait(
@@ -175,7 +175,7 @@ async def test_an_unreadable_event_is_dead_lettered_by_every_consumer(
         f"{stack.config.topic_prefix}kintsugi-sla",
     }
     while time.monotonic() < deadline and not expected <= groups:
-        async with TopicTail(stack.kafka.bootstrap_servers, stack.kafka.topic(DEAD_LETTERS)) as t:
+        async with TopicTail(stack.kafka, stack.kafka.topic(DEAD_LETTERS)) as t:
             async for record in t.records(timeout_s=2):
                 letter = DeadLetter()
                 letter.ParseFromString(record.value)
@@ -191,7 +191,7 @@ async def test_complaints_published_on_the_raw_topic_are_taken_in_or_dead_letter
     valid = complaint(f"{unique}-raw", f"raw-{unique}@example.com")
     invalid = complaint(f"{unique}-raw-bad", f"raw-bad-{unique}@example.com")
     invalid.jurisdiction = "Narnia"
-    producer = make_producer(stack.kafka.bootstrap_servers, "e2e")
+    producer = make_producer(stack.kafka, "e2e")
     await producer.start()
     try:
         raw_topic = stack.kafka.topic(RAW_COMPLAINTS)
@@ -206,7 +206,7 @@ async def test_complaints_published_on_the_raw_topic_are_taken_in_or_dead_letter
     assert len(stack.mailbox.to(valid.customer.email)) == 1
 
     reasons: list[str] = []
-    async with TopicTail(stack.kafka.bootstrap_servers, stack.kafka.topic(DEAD_LETTERS)) as t:
+    async with TopicTail(stack.kafka, stack.kafka.topic(DEAD_LETTERS)) as t:
         async for record in t.records(timeout_s=JOURNEY_TIMEOUT_S):
             letter = DeadLetter()
             letter.ParseFromString(record.value)
@@ -228,7 +228,7 @@ async def test_an_unacknowledged_complaint_breaches_its_clock_and_the_sla_explai
     response = await stack.intake.SubmitComplaint(request, timeout=10)
 
     events: list[Event] = []
-    async with TopicTail(stack.kafka.bootstrap_servers, stack.kafka.topic(COMPLAINT_EVENTS)) as t:
+    async with TopicTail(stack.kafka, stack.kafka.topic(COMPLAINT_EVENTS)) as t:
         async for event in t.events(JOURNEY_TIMEOUT_S):
             if event.complaint_id != response.complaint_id:
                 continue

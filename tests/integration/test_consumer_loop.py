@@ -42,7 +42,7 @@ async def _dead_letters_for(
     """This group's dead letters for one key: other tests share the session's topics."""
     found: list[DeadLetter] = []
     topic = settings.topic(DEAD_LETTERS)
-    async with TopicTail(settings.bootstrap_servers, topic) as tail:
+    async with TopicTail(settings, topic) as tail:
         async for record in tail.records(timeout_s=10):
             letter = DeadLetter()
             letter.ParseFromString(record.value)
@@ -57,7 +57,7 @@ def _consumer_loop(
     settings: KafkaSettings, producer: AIOKafkaProducer, group: str, handler, **options
 ) -> ConsumerLoop:
     return ConsumerLoop(
-        bootstrap_servers=settings.bootstrap_servers,
+        kafka=settings,
         group_id=group,
         topics=[settings.topic(COMPLAINT_EVENTS)],
         handler=handler,
@@ -70,7 +70,7 @@ def _consumer_loop(
 
 
 async def _run_loop(settings: KafkaSettings, group: str, handler, until) -> None:
-    producer = make_producer(settings.bootstrap_servers, "test")
+    producer = make_producer(settings, "test")
     await producer.start()
     loop = _consumer_loop(settings, producer, group, handler)
     stop = asyncio.Event()
@@ -92,7 +92,7 @@ async def test_bad_and_failing_messages_are_dead_lettered_with_reasons_and_good_
     kafka_settings: KafkaSettings, unique: str
 ) -> None:
     topic = kafka_settings.topic(COMPLAINT_EVENTS)
-    producer = make_producer(kafka_settings.bootstrap_servers, "test")
+    producer = make_producer(kafka_settings, "test")
     await producer.start()
     publisher = EventPublisher(producer, topic)
     complaint = f"c-{unique}"
@@ -143,7 +143,7 @@ async def test_bad_and_failing_messages_are_dead_lettered_with_reasons_and_good_
 
     # Offsets were committed: the same group resumes after everything it handled, so
     # the first thing it sees is a sentinel published now.
-    producer = make_producer(kafka_settings.bootstrap_servers, "test")
+    producer = make_producer(kafka_settings, "test")
     await producer.start()
     await EventPublisher(producer, topic).publish(_event(complaint, f"sentinel-{unique}"))
     await producer.stop()
@@ -161,7 +161,7 @@ async def test_bad_and_failing_messages_are_dead_lettered_with_reasons_and_good_
 async def test_a_consumer_whose_partition_state_cannot_be_restored_stops_instead_of_consuming(
     kafka_settings: KafkaSettings, unique: str
 ) -> None:
-    producer = make_producer(kafka_settings.bootstrap_servers, "test")
+    producer = make_producer(kafka_settings, "test")
     await producer.start()
     handled: list[str] = []
 

@@ -26,7 +26,7 @@ from tools.devstack.events import TopicTail
 
 @pytest.fixture
 async def intake_channel(kafka_settings: KafkaSettings) -> AsyncIterator[grpc.aio.Channel]:
-    producer = make_producer(kafka_settings.bootstrap_servers, "test-intake")
+    producer = make_producer(kafka_settings, "test-intake")
     await producer.start()
     publisher = EventPublisher(producer, kafka_settings.topic(COMPLAINT_EVENTS))
     server = GrpcServer(Intake(KafkaAcceptedComplaints(publisher), system_clock), "127.0.0.1", 0)
@@ -71,9 +71,7 @@ async def test_a_valid_complaint_is_recorded_as_received_then_classified(
     assert response.regime == "uk-fca-disp"
     assert any(reason.code == "category.fees" for reason in response.reasons)
 
-    async with TopicTail(
-        kafka_settings.bootstrap_servers, kafka_settings.topic(COMPLAINT_EVENTS)
-    ) as tail:
+    async with TopicTail(kafka_settings, kafka_settings.topic(COMPLAINT_EVENTS)) as tail:
         mine = [
             e
             for e in await tail.collect(
@@ -121,8 +119,6 @@ async def test_an_invalid_complaint_fails_with_every_broken_field_and_nothing_re
     assert "ISO 3166" in violations["jurisdiction"]
 
     complaint_id = complaint_id_for("crm", unique)
-    async with TopicTail(
-        kafka_settings.bootstrap_servers, kafka_settings.topic(COMPLAINT_EVENTS)
-    ) as tail:
+    async with TopicTail(kafka_settings, kafka_settings.topic(COMPLAINT_EVENTS)) as tail:
         seen = await tail.collect(lambda _: False, timeout_s=2)
     assert all(e.complaint_id != complaint_id for e in seen)

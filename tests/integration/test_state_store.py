@@ -18,17 +18,17 @@ async def test_a_restarted_store_restores_latest_values_and_deletions(
     spec = replace(ROUTER_STATE, name=f"store-test-{unique}")
     await create_topics(kafka_settings, (spec,))
     topic = kafka_settings.topic(spec)
-    producer = make_producer(kafka_settings.bootstrap_servers, "test")
+    producer = make_producer(kafka_settings, "test")
     await producer.start()
     try:
-        first = CompactedStore(producer, kafka_settings.bootstrap_servers, topic)
+        first = CompactedStore(producer, kafka_settings, topic)
         keys = [f"{unique}-{n}" for n in range(20)]
         for key in keys:
             await first.put(key, b"v1")
         await first.put(keys[0], b"v2")
         await first.put(keys[1], None)
 
-        second = CompactedStore(producer, kafka_settings.bootstrap_servers, topic)
+        second = CompactedStore(producer, kafka_settings, topic)
         read = await second.restore(range(COMPLAINT_PARTITIONS))
 
         assert read >= len(keys) + 2

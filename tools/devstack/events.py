@@ -8,14 +8,15 @@ from collections.abc import AsyncIterator, Callable
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from kintsugi.common.codec import Event, UndecodableMessage, decode
+from kintsugi.common.kafka_settings import KafkaSettings
 
 
 class TopicTail:
     """All partitions of one topic, from the start or from 'now', without a consumer group."""
 
-    def __init__(self, bootstrap_servers: str, topic: str, from_start: bool = True) -> None:
+    def __init__(self, kafka: KafkaSettings, topic: str, from_start: bool = True) -> None:
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap_servers, enable_auto_commit=False, group_id=None
+            **kafka.client_options(), enable_auto_commit=False, group_id=None
         )
         self._topic = topic
         self._from_start = from_start

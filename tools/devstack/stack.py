@@ -134,8 +134,8 @@ def _describe(event: Event) -> str | None:
 
 
 async def _submit_and_follow(config: StackConfig) -> bool:
-    topic = KafkaSettings(bootstrap_servers=config.bootstrap_servers).topic(COMPLAINT_EVENTS)
-    async with TopicTail(config.bootstrap_servers, topic, from_start=False) as tail:
+    kafka = KafkaSettings()
+    async with TopicTail(kafka, kafka.topic(COMPLAINT_EVENTS), from_start=False) as tail:
         submitted: dict[str, float] = {}
         names: dict[str, str] = {}
         async with grpc.aio.insecure_channel(f"127.0.0.1:{config.grpc_port}") as channel:

@@ -11,6 +11,9 @@ state="${KINTSUGI_LOCAL_DIR:-$root/.local}/kafka"
 jars="$here/target/dependency"
 port="${KINTSUGI_KAFKA_PORT:-9092}"
 controller_port="${KINTSUGI_KAFKA_CONTROLLER_PORT:-9093}"
+# A second listener that demands SASL/PLAIN, so the clients' authentication is tested on
+# a real broker. Its one user's password is made up per data folder, never committed.
+sasl_port="${KINTSUGI_KAFKA_SASL_PORT:-9094}"
 python="${PYTHON:-$root/.venv/bin/python}"
 
 fetch() {
@@ -26,15 +29,22 @@ answers() {
 
 write_config() {
   mkdir -p "$state/data" "$state/logs"
-  cat > "$state/server.properties" <<PROPS
+  if [ ! -s "$state/sasl-password" ]; then
+    (umask 077; od -An -N16 -tx1 /dev/urandom | tr -d ' \n' > "$state/sasl-password")
+  fi
+  local sasl_password; sasl_password="$(cat "$state/sasl-password")"
+  rm -f "$state/server.properties"
+  (umask 077; cat > "$state/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$controller_port
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller_port,SASL_PLAINTEXT://127.0.0.1:$sasl_port
+advertised.listeners=PLAINTEXT://127.0.0.1:$port,SASL_PLAINTEXT://127.0.0.1:$sasl_port
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT
+sasl.enabled.mechanisms=PLAIN
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_kintsugi="$sasl_password";
 log.dirs=$state/data
 num.partitions=3
 auto.create.topics.enable=false
@@ -47,6 +57,7 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 log.retention.hours=168
 PROPS
+  )
   cat > "$state/log4j2.properties" <<PROPS
 appender.file.type=File
 appender.file.name=file

@@ -18,12 +18,12 @@ from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.topics import ALL_TOPICS, TopicSpec
 
 
-async def wait_for_cluster(bootstrap: str, timeout_s: float) -> list[str]:
+async def wait_for_cluster(settings: KafkaSettings, timeout_s: float) -> list[str]:
     """Return the cluster's topic names once an admin client can list them."""
     deadline = time.monotonic() + timeout_s
     last_error: Exception | None = None
     while time.monotonic() < deadline:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+        admin = AIOKafkaAdminClient(**settings.client_options(), request_timeout_ms=3000)
         try:
             await admin.start()
             return list(await admin.list_topics())
@@ -32,19 +32,20 @@ async def wait_for_cluster(bootstrap: str, timeout_s: float) -> list[str]:
         finally:
             await admin.close()
         await asyncio.sleep(0.5)
-    raise TimeoutError(f"Kafka at {bootstrap} not ready after {timeout_s}s: {last_error!r}")
+    raise TimeoutError(
+        f"Kafka at {settings.bootstrap_servers} not ready after {timeout_s}s: {last_error!r}"
+    )
 
 
 async def create_topics(
     settings: KafkaSettings, specs: tuple[TopicSpec, ...] = ALL_TOPICS
 ) -> list[str]:
     """Create whichever declared topics are missing; return the names created."""
-    bootstrap = settings.bootstrap_servers
-    existing = set(await wait_for_cluster(bootstrap, timeout_s=60))
+    existing = set(await wait_for_cluster(settings, timeout_s=60))
     missing = [spec for spec in specs if settings.topic(spec) not in existing]
     if not missing:
         return []
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**settings.client_options())
     await admin.start()
     try:
         await admin.create_topics(
@@ -70,12 +71,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=60.0)
     args = parser.parse_args(argv)
     settings = KafkaSettings()
-    bootstrap = args.bootstrap or settings.bootstrap_servers
+    if args.bootstrap:
+        settings = settings.model_copy(update={"bootstrap_servers": args.bootstrap})
     try:
         if args.command == "wait":
-            asyncio.run(wait_for_cluster(bootstrap, args.timeout))
+            asyncio.run(wait_for_cluster(settings, args.timeout))
         else:
-            settings = settings.model_copy(update={"bootstrap_servers": bootstrap})
             created = asyncio.run(create_topics(settings))
             for name in created:
                 print(f"created topic {name}")

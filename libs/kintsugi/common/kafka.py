@@ -26,6 +26,7 @@ from kintsugi.common.codec import (
     encode,
     event_type,
 )
+from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.logs import get_logger
 from kintsugi.common.timeutil import Clock, to_timestamp
 
@@ -49,10 +50,10 @@ class PermanentFailure(Exception):
     """Retrying cannot help (bad data, broken rule): dead-letter at once with this reason."""
 
 
-def make_producer(bootstrap_servers: str, client_id: str) -> AIOKafkaProducer:
+def make_producer(kafka: KafkaSettings, client_id: str) -> AIOKafkaProducer:
     """Idempotent, acks=all: a send that returns is durable and never duplicated by retries."""
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers,
+        **kafka.client_options(),
         client_id=client_id,
         acks="all",
         enable_idempotence=True,
@@ -143,7 +144,7 @@ class ConsumerLoop:
     def __init__(
         self,
         *,
-        bootstrap_servers: str,
+        kafka: KafkaSettings,
         group_id: str,
         topics: Iterable[str],
         handler: RecordHandler,
@@ -163,7 +164,7 @@ class ConsumerLoop:
         self._on_assigned = on_assigned
         self._on_revoked = on_revoked
         self._consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap_servers,
+            **kafka.client_options(),
             group_id=group_id,
             client_id=client_id or group_id,
             enable_auto_commit=False,

@@ -46,7 +46,7 @@ class Edges:
 
     def store(self, spec: TopicSpec) -> CompactedStore:
         kafka = self.settings.kafka
-        return CompactedStore(self.producer, kafka.bootstrap_servers, kafka.topic(spec))
+        return CompactedStore(self.producer, kafka, kafka.topic(spec))
 
     def consumer(
         self,
@@ -59,7 +59,7 @@ class Edges:
         kafka = self.settings.kafka
         group = self.settings.consumer_group or f"kintsugi-{self.name}"
         loop = ConsumerLoop(
-            bootstrap_servers=kafka.bootstrap_servers,
+            kafka=kafka,
             group_id=group,
             client_id=f"kintsugi-{self.name}",
             topics=[kafka.topic(spec) for spec in topics],
@@ -83,7 +83,7 @@ async def _run(name: str, settings: ServiceSettings, body: ServiceBody) -> None:
     stop = stop_event_on_signals()
     health = Health()
     ops = OpsServer(health, settings.ops_host, settings.ops_port)
-    producer = make_producer(settings.kafka.bootstrap_servers, f"kintsugi-{name}")
+    producer = make_producer(settings.kafka, f"kintsugi-{name}")
     await producer.start()
     await ops.start()
     log.info("started", ops_port=ops.bound_port)

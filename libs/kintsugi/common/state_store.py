@@ -13,15 +13,16 @@ from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.logs import get_logger
 
 log = get_logger(__name__)
 
 
 class CompactedStore:
-    def __init__(self, producer: AIOKafkaProducer, bootstrap_servers: str, topic: str) -> None:
+    def __init__(self, producer: AIOKafkaProducer, kafka: KafkaSettings, topic: str) -> None:
         self._producer = producer
-        self._bootstrap = bootstrap_servers
+        self._kafka = kafka
         self._topic = topic
         self._values: dict[str, bytes] = {}
         self._keys_by_partition: dict[int, set[str]] = {}
@@ -46,7 +47,7 @@ class CompactedStore:
         if not wanted:
             return 0
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None
+            **self._kafka.client_options(), enable_auto_commit=False, group_id=None
         )
         await consumer.start()
         read = 0

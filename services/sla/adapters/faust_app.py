@@ -23,6 +23,7 @@ from aiohttp import web
 from kintsugi.common import metrics
 from kintsugi.common.codec import Event, UndecodableMessage, decode, event_type
 from kintsugi.common.kafka import DeadLetterPublisher, EventPublisher, RetryPolicy
+from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.logs import get_logger
 from kintsugi.common.timeutil import Clock
 from kintsugi.common.topics import COMPLAINT_EVENTS, COMPLAINT_PARTITIONS
@@ -46,6 +47,21 @@ def faust_broker(bootstrap_servers: str) -> list[str]:
     return [f"kafka://{server.strip()}" for server in bootstrap_servers.split(",") if server]
 
 
+def faust_credentials(kafka: KafkaSettings) -> faust.SASLCredentials | faust.SSLCredentials | None:
+    """The same security settings every aiokafka client of ours uses."""
+    if kafka.uses_sasl:
+        assert kafka.sasl_password is not None  # checked by KafkaSettings
+        return faust.SASLCredentials(
+            username=kafka.sasl_username,
+            password=kafka.sasl_password.get_secret_value(),
+            mechanism=kafka.sasl_mechanism,
+            ssl_context=kafka.ssl_context(),
+        )
+    if kafka.uses_tls:
+        return faust.SSLCredentials(kafka.ssl_context())
+    return None
+
+
 def build_runtime(
     settings: SlaSettings,
     service: SlaService,
@@ -56,6 +72,7 @@ def build_runtime(
     app = faust.App(
         settings.app_id,
         broker=faust_broker(settings.kafka.bootstrap_servers),
+        broker_credentials=faust_credentials(settings.kafka),
         store="memory://",
         datadir=str(settings.data_dir),
         web_enabled=False,

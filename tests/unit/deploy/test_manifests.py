@@ -241,7 +241,12 @@ def test_ports_and_env_agree_with_the_service_settings(deployment: Doc) -> None:
 def test_configmap_keys_are_settings_some_service_reads() -> None:
     (config,) = [doc for doc in _of_kind(BASE, "ConfigMap") if doc.name == "kintsugi-config"]
     data = config.body["data"]
-    assert set(data).issuperset(SHARED_ENV)
+    # Where the cluster is and how topics are named; security settings are the operator's
+    # (docs), credentials come from Secrets.
+    assert set(data).issuperset(
+        {"KAFKA_BOOTSTRAP_SERVERS", "KINTSUGI_TOPIC_PREFIX", "KINTSUGI_TOPIC_REPLICATION_FACTOR"}
+    )
+    assert not {"KAFKA_SASL_PASSWORD"} & set(data), "a password does not belong in a ConfigMap"
     assert data["KAFKA_BOOTSTRAP_SERVERS"] == "kintsugi-kafka-bootstrap:9092"
     for key in set(data) - SHARED_ENV:
         owners = [
