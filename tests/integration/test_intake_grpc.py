@@ -10,6 +10,7 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from prometheus_client import REGISTRY
 
 from kintsugi.common.codec import event_type
 from kintsugi.common.kafka import EventPublisher, make_producer
@@ -105,8 +106,14 @@ async def test_an_invalid_complaint_fails_with_every_broken_field_and_nothing_re
     request.customer.email = "not-an-address"
     request.ClearField("received_at")
 
+    def rejected() -> float:
+        labels = {"method": "SubmitComplaint", "code": "INVALID_ARGUMENT"}
+        return REGISTRY.get_sample_value("kintsugi_grpc_request_seconds_count", labels) or 0.0
+
+    before = rejected()
     with pytest.raises(grpc.aio.AioRpcError) as failure:
         await stub.SubmitComplaint(request)
+    assert rejected() == before + 1
 
     error = failure.value
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import grpc
 from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
@@ -13,6 +11,7 @@ from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 
 from kintsugi.common import metrics
+from kintsugi.common.grpc_observability import ObservabilityInterceptor
 from kintsugi.common.logs import get_logger
 from kintsugi.intake.v1 import intake_pb2, intake_pb2_grpc
 from services.intake.adapters.protos import response_for, submission_from_request
@@ -51,25 +50,20 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             intake_pb2.SubmitComplaintRequest, intake_pb2.SubmitComplaintResponse
         ],
     ) -> intake_pb2.SubmitComplaintResponse:
-        started = time.perf_counter()
         submission = submission_from_request(request)
-        code = grpc.StatusCode.OK
         try:
             accepted = await self._intake.submit(submission)
         except InvalidSubmission as invalid:
-            code = grpc.StatusCode.INVALID_ARGUMENT
             metrics.COMPLAINTS_SUBMITTED.labels(submission.channel or "unknown", "invalid").inc()
             log.info("complaint_rejected", violations=[v.field for v in invalid.violations])
             status = invalid_argument_status(invalid)
             await context.abort(status.code, status.details, status.trailing_metadata)
         except Exception:
-            code = grpc.StatusCode.UNAVAILABLE
             metrics.COMPLAINTS_SUBMITTED.labels(submission.channel or "unknown", "failed").inc()
             log.exception("complaint_not_recorded")
-            await context.abort(code, "complaint could not be recorded; retry with the same ids")
-        finally:
-            metrics.GRPC_REQUEST_SECONDS.labels("SubmitComplaint", code.name).observe(
-                time.perf_counter() - started
+            await context.abort(
+                grpc.StatusCode.UNAVAILABLE,
+                "complaint could not be recorded; retry with the same ids",
             )
         metrics.COMPLAINTS_SUBMITTED.labels(submission.channel, "accepted").inc()
         log.info(
@@ -85,7 +79,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
 
 class GrpcServer:
     def __init__(self, intake: Intake, host: str, port: int) -> None:
-        self._server = grpc.aio.server()
+        self._server = grpc.aio.server(interceptors=[ObservabilityInterceptor()])
         intake_pb2_grpc.add_IntakeServiceServicer_to_server(IntakeServicer(intake), self._server)
         self.health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
