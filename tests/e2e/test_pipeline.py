@@ -11,10 +11,13 @@ import json
 import signal
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from kintsugi.common.codec import DeadLetter, Event, event_type
@@ -244,16 +247,29 @@ async def test_an_unacknowledged_complaint_breaches_its_clock_and_the_sla_explai
     warnings = [e.clock_warning for e in events if event_type(e) == "clock_warning"]
     assert any(w.clock.clock_id == breach.clock.clock_id for w in warnings), kinds
 
-    url = f"http://127.0.0.1:{stack.config.ops_ports['sla']}/clocks/{response.complaint_id}"
-    body = json.loads(await asyncio.to_thread(lambda: urllib.request.urlopen(url).read()))
-    explained = {c["clock_id"]: c for c in body["clocks"]}
+    explained = await asyncio.to_thread(_explain, stack, response.complaint_id)
     assert explained[breach.clock.clock_id]["state"] == "breached"
     assert explained[breach.clock.clock_id]["due_at"]
-    assert any(c["regulatory"] for c in body["clocks"])
+    assert any(c["regulatory"] for c in explained.values())
+
+    # Asked about an instant a year on, every regulatory clock still open reads breached.
+    next_year = (datetime.now(UTC) + timedelta(days=365)).isoformat()
+    later = await asyncio.to_thread(_explain, stack, response.complaint_id, next_year)
+    open_regulatory = [
+        c for c in later.values() if c["regulatory"] and c["state"] not in ("met", "lapsed")
+    ]
+    assert open_regulatory and all(c["state"] == "breached" for c in open_regulatory)
+
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        await asyncio.to_thread(_explain, stack, response.complaint_id, "2026-12-18T16:58")
+    assert refused.value.code == 400
+    assert "UTC offset" in json.loads(refused.value.read())["error"]
 
 
-def _explain(stack: Stack, complaint_id: str) -> dict[str, dict[str, object]]:
+def _explain(stack: Stack, complaint_id: str, at: str = "") -> dict[str, dict[str, Any]]:
     url = f"http://127.0.0.1:{stack.config.ops_ports['sla']}/clocks/{complaint_id}"
+    if at:
+        url += "?" + urllib.parse.urlencode({"at": at})
     with urllib.request.urlopen(url, timeout=5) as response:
         body = json.loads(response.read())
     return {clock["clock_id"]: clock for clock in body["clocks"]}
@@ -270,7 +286,7 @@ async def test_clocks_survive_an_sla_restart(stack: Stack, unique: str) -> None:
     assert await asyncio.to_thread(sla.process.wait, 60) == 0
     await asyncio.to_thread(stack.restart, "sla")
 
-    after: dict[str, dict[str, object]] = {}
+    after: dict[str, dict[str, Any]] = {}
     deadline = time.monotonic() + JOURNEY_TIMEOUT_S
     while time.monotonic() < deadline and not after:
         try:  # the table is restored from its changelog before the worker answers

@@ -175,16 +175,28 @@ def build_runtime(
             return web.json_response(
                 {"error": f"no clocks for complaint {complaint_id} on this worker"}, status=404
             )
-        now = clock()
+        at = clock()
+        if "at" in request.query:  # "what will it read on Friday?"
+            try:
+                at = _aware_instant(request.query["at"])
+            except ValueError as error:
+                return web.json_response({"error": f"at: {error}"}, status=400)
         return web.json_response(
             {
                 "complaint_id": complaint_id,
-                "at": now.isoformat(),
-                "clocks": service.explain(state, now),
+                "at": at.isoformat(),
+                "clocks": service.explain(state, at),
             }
         )
 
     return SlaRuntime(app=app, table=clocks, explain_route=explain, started=started)
+
+
+def _aware_instant(text: str) -> datetime:
+    instant = datetime.fromisoformat(text)
+    if instant.tzinfo is None:
+        raise ValueError("an ISO 8601 instant with its UTC offset, e.g. 2026-12-18T16:58:00+00:00")
+    return instant
 
 
 async def _handle_with_retries(
