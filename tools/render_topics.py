@@ -67,7 +67,7 @@ def kafka_topic(spec: TopicSpec, *, cluster: str, replicas: int, prefix: str) ->
             "topicName": topic_name,
             "partitions": spec.partitions,
             "replicas": replicas,
-            "config": dict(spec.config()),
+            "config": dict(spec.config(replicas)),
         },
     }
 

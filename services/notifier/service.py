@@ -77,11 +77,11 @@ class Notifier:
         if self._store.get(case.complaint_id) is None:
             await self._store.save(case)
 
-    async def note_regime(self, complaint_id: str, regime: str) -> None:
-        """The regime decides what we promise the customer in the acknowledgement."""
+    async def note_classification(self, complaint_id: str, regime: str, category: str) -> None:
+        """Regime and category decide what we promise the customer in the acknowledgement."""
         case = self._store.get(complaint_id)
-        if case is not None and case.regime != regime:
-            await self._store.save(replace(case, regime=regime))
+        if case is not None and (case.regime, case.category) != (regime, category):
+            await self._store.save(replace(case, regime=regime, category=category))
 
     async def acknowledge(
         self, complaint_id: str, handler_name: str, team_name: str, cause: Cause

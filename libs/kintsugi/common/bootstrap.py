@@ -54,7 +54,7 @@ async def create_topics(
                     name=settings.topic(spec),
                     num_partitions=spec.partitions,
                     replication_factor=settings.topic_replication_factor,
-                    topic_configs=spec.config(),
+                    topic_configs=spec.config(settings.topic_replication_factor),
                 )
                 for spec in missing
             ]

@@ -23,12 +23,19 @@ class TopicSpec:
     retention_ms: int = 30 * DAY_MS
     extra_config: dict[str, str] = field(default_factory=dict)
 
-    def config(self) -> dict[str, str]:
+    def config(self, replication_factor: int = 1) -> dict[str, str]:
+        """Topic config; with three or more replicas an acks=all write survives a broker loss
+        only if it reached two of them, hence min.insync.replicas=2."""
         return {
             "cleanup.policy": self.cleanup_policy,
             "retention.ms": str(self.retention_ms),
+            "min.insync.replicas": str(min_insync_replicas(replication_factor)),
             **self.extra_config,
         }
+
+
+def min_insync_replicas(replication_factor: int) -> int:
+    return 2 if replication_factor >= 3 else 1
 
 
 # Every partitioned topic keyed by complaint id has the same partition count, so

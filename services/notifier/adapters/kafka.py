@@ -119,7 +119,10 @@ class NotifierEventHandler:
         if kind == "received":
             await self._notifier.remember(case_from_received(event))
         elif kind == "classified":
-            await self._notifier.note_regime(event.complaint_id, event.classified.regime)
+            classified = event.classified
+            await self._notifier.note_classification(
+                event.complaint_id, classified.regime, classified.category
+            )
         elif kind == "assigned":
             try:
                 delivery = await self._notifier.acknowledge(

@@ -20,6 +20,7 @@ class Case:
     language: str = "en"
     subject: str = ""
     regime: str = ""
+    category: str = ""
     handler_name: str = ""
     team_name: str = ""
     # Final outcome ("sent" or "rejected") per notification id: never send one twice.

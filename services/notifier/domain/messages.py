@@ -11,14 +11,24 @@ from services.notifier.domain.case import Case
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
-# What the customer is promised next, per regime: the regulator's clock in plain words.
+# What the customer is promised next, by regime and (where the regulator distinguishes)
+# category: the regulator's clock in plain words, as the sla policies count it.
 FINAL_RESPONSE_PROMISE = {
-    "uk-fca-disp": "within 8 weeks of the day you told us",
-    "uk-psd2-emoney": "within 15 business days",
-    "us-cfpb": "within 15 days",
-    "au-asic-rg271": "within 30 days",
+    ("uk-fca-disp", ""): "within 8 weeks of the day you told us",
+    ("uk-psd2-emoney", ""): "within 15 business days",
+    ("us-cfpb", ""): "within 15 days",
+    ("au-asic-rg271", ""): "within 30 days",
+    ("au-asic-rg271", "hardship"): "within 21 days",
+    ("au-asic-rg271", "default_notice"): "within 21 days",
+    ("au-asic-rg271", "superannuation"): "within 45 days",
 }
 DEFAULT_PROMISE = "as quickly as we can, and we will keep you updated along the way"
+
+
+def final_response_promise(regime: str, category: str) -> str:
+    return FINAL_RESPONSE_PROMISE.get(
+        (regime, category), FINAL_RESPONSE_PROMISE.get((regime, ""), DEFAULT_PROMISE)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +55,7 @@ class MessageComposer:
             case=case,
             organisation=self._organisation,
             signed_by=signed_by,
-            promise=FINAL_RESPONSE_PROMISE.get(case.regime, DEFAULT_PROMISE),
+            promise=final_response_promise(case.regime, case.category),
         )
         subject = f"We're on it: your complaint {case.reference}"
         return ComposedMessage(subject=subject, body=body, signed_by=signed_by)

@@ -39,8 +39,15 @@ class _Directory(BaseModel):
     teams: list[_Team] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _default_team_exists(self) -> _Directory:
-        if self.default_team not in {t.id for t in self.teams}:
+    def _ids_are_unique_and_default_team_exists(self) -> _Directory:
+        team_ids = [t.id for t in self.teams]
+        handler_ids = [m.id for t in self.teams for m in t.members]
+        # Load is counted per handler id: one person listed twice would be half-counted.
+        for kind, ids in (("team", team_ids), ("handler", handler_ids)):
+            repeated = sorted({i for i in ids if ids.count(i) > 1})
+            if repeated:
+                raise ValueError(f"{kind} ids must be unique; repeated: {', '.join(repeated)}")
+        if self.default_team not in team_ids:
             raise ValueError(f"default_team '{self.default_team}' is not one of the teams")
         return self
 

@@ -42,7 +42,12 @@ def test_topic_names_are_unique_and_versioned() -> None:
 
 @pytest.mark.parametrize("spec", [ROUTER_STATE, NOTIFIER_STATE], ids=lambda s: s.name)
 def test_state_topics_are_compacted_and_kept_forever(spec: TopicSpec) -> None:
-    assert spec.config() == {"cleanup.policy": "compact", "retention.ms": "-1"}
+    assert spec.config() == {
+        "cleanup.policy": "compact",
+        "retention.ms": "-1",
+        "min.insync.replicas": "1",
+    }
+    assert spec.config(replication_factor=3)["min.insync.replicas"] == "2"
 
 
 def test_the_event_log_is_kept_long_enough_to_rebuild_a_complaints_timeline() -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -27,7 +30,7 @@ def test_one_kafka_topic_per_declared_topic() -> None:
         assert doc["metadata"]["labels"]["strimzi.io/cluster"] == "kintsugi"
         assert doc["spec"]["partitions"] == spec.partitions
         assert doc["spec"]["replicas"] == 3
-        assert doc["spec"]["config"] == spec.config()
+        assert doc["spec"]["config"] == spec.config(doc["spec"]["replicas"])
 
 
 @pytest.mark.parametrize(
@@ -70,3 +73,21 @@ def test_check_mode_reports_drift(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert "out of date" in capsys.readouterr().err
     assert render_topics.main(["--output", str(stale)]) == 0
     assert render_topics.main(["--check", str(stale)]) == 0
+
+
+def test_rendered_topics_never_demand_more_in_sync_replicas_than_they_have() -> None:
+    kustomize = os.environ.get("KUSTOMIZE") or shutil.which("kustomize")
+    if not kustomize:
+        pytest.skip("kustomize not installed (make k8s-check installs it)")
+    overlays = Path(__file__).resolve().parents[3] / "deploy" / "k8s" / "overlays"
+    for overlay in sorted(overlays.iterdir()):
+        rendered = subprocess.run(
+            [kustomize, "build", str(overlay)], capture_output=True, text=True, check=True
+        ).stdout
+        for doc in yaml.safe_load_all(rendered):
+            if doc and doc["kind"] == "KafkaTopic":
+                spec = doc["spec"]
+                assert int(spec["config"]["min.insync.replicas"]) <= spec["replicas"], (
+                    overlay.name,
+                    doc["metadata"]["name"],
+                )

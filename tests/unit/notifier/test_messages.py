@@ -104,3 +104,29 @@ def test_without_a_named_handler_the_team_signs_for_the_organisation(
 
     assert message.signed_by == f"The {ORGANISATION} complaints team"
     assert "I'm a member of our complaints team" in message.body
+
+
+@pytest.mark.parametrize(
+    ("regime", "category", "promise"),
+    [
+        ("au-asic-rg271", "fees", "within 30 days"),
+        ("au-asic-rg271", "hardship", "within 21 days"),
+        ("au-asic-rg271", "default_notice", "within 21 days"),
+        ("au-asic-rg271", "superannuation", "within 45 days"),
+        ("uk-fca-disp", "hardship", "within 8 weeks of the day you told us"),
+        ("none", "fees", "as quickly as we can"),
+    ],
+)
+def test_the_promised_response_time_follows_regime_and_category(
+    regime: str, category: str, promise: str
+) -> None:
+    case = Case(
+        complaint_id="c",
+        customer_name="Liam",
+        channel="email",
+        regime=regime,
+        category=category,
+        handler_name="Priya Shah",
+    )
+    body = MessageComposer("Kintsugi Financial").acknowledgement(case).body
+    assert promise in body

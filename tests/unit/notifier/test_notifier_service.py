@@ -248,7 +248,7 @@ async def test_the_regime_noted_after_receipt_decides_the_promise_in_the_acknowl
     notifier = Notifier(InMemoryCases(), email, events, COMPOSER)
     await notifier.remember(a_case(regime=""))
 
-    await notifier.note_regime(COMPLAINT_ID, "uk-psd2-emoney")
+    await notifier.note_classification(COMPLAINT_ID, "uk-psd2-emoney", "fees")
     await acknowledge(notifier)
 
     assert "within 15 business days" in email.sent[0].message.body
@@ -257,6 +257,6 @@ async def test_the_regime_noted_after_receipt_decides_the_promise_in_the_acknowl
 async def test_noting_the_regime_of_an_unknown_complaint_is_harmless(
     notifier: Notifier, cases: InMemoryCases
 ) -> None:
-    await notifier.note_regime("unknown", "us-cfpb")
+    await notifier.note_classification("unknown", "us-cfpb", "fees")
 
     assert cases.saved == []

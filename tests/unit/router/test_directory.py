@@ -167,3 +167,17 @@ def test_one_bad_handler_is_reported_once_without_claiming_the_team_is_empty(
     assert str(refused.value) == (
         f"{path}: teams.0.members.0.capacity: Input should be greater than 0"
     )
+
+
+def test_a_person_listed_twice_is_refused_by_id(tmp_path) -> None:
+    path = tmp_path / "directory.yaml"
+    path.write_text(
+        "default_team: care\n"
+        "teams:\n"
+        "  - id: care\n    name: Care\n    members:\n"
+        "      - {id: ann, name: Ann, languages: [en], capacity: 5}\n"
+        "  - id: fraud\n    name: Fraud\n    members:\n"
+        "      - {id: ann, name: Ann, languages: [en], capacity: 5}\n"
+    )
+    with pytest.raises(DirectoryError, match="handler ids must be unique; repeated: ann"):
+        Directory.load(path)
