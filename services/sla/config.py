@@ -27,3 +27,9 @@ class SlaSettings(ServiceSettings):
     rebalance_timeout_s: float = Field(
         default=30.0, gt=0, description="How long members have to rejoin a rebalance"
     )
+    stall_after_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="Records waiting this long on a partition with no commit: /healthz fails",
+    )
+    progress_check_interval_s: float = Field(default=15.0, gt=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import faust
@@ -10,6 +11,7 @@ from aiokafka import AIOKafkaProducer
 from kintsugi.common.kafka import DeadLetterPublisher, EventPublisher, make_producer
 from kintsugi.common.logs import configure_logging, get_logger
 from kintsugi.common.ops_server import Health, OpsServer
+from kintsugi.common.progress import GroupProgressProbe, StallDetector, watch_progress
 from kintsugi.common.runtime import exit_on_bad_configuration
 from kintsugi.common.timeutil import system_clock
 from kintsugi.common.topics import COMPLAINT_EVENTS, DEAD_LETTERS
@@ -73,6 +75,17 @@ def main() -> None:
         await ops.start()
         runtime.started.set()
         log.info("started", ops_port=ops.bound_port)
+        events_topic = settings.kafka.topic(COMPLAINT_EVENTS)
+        await watch_progress(
+            GroupProgressProbe(settings.kafka, settings.app_id, events_topic),
+            StallDetector(settings.stall_after_s),
+            settings.progress_check_interval_s,
+            paused=lambda: app.rebalancing,
+            on_stalled=lambda partitions: health.fail(
+                f"{events_topic} partitions {partitions} have waiting records and no progress"
+            ),
+            clock=time.monotonic,
+        )
 
     @app.on_before_shutdown.connect
     async def stop_edges(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:

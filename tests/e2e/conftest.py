@@ -45,6 +45,17 @@ class Stack:
         self.processes[name] = process
         return process
 
+    def heal(self) -> list[str]:
+        """What Kubernetes does with a failing liveness probe: replace the process."""
+        healed = []
+        for name, process in list(self.processes.items()):
+            if process.process.poll() is None and process.stuck():
+                process.process.kill()
+                process.process.wait()
+                self.restart(name)
+                healed.append(name)
+        return healed
+
 
 @pytest.fixture(scope="session")
 def mailbox() -> Iterator[tuple[int, Mailbox]]:
@@ -68,6 +79,7 @@ async def stack(
         ops_ports={name: free_port() for name in SERVICE_NAMES},
         topic_prefix=kafka_settings.topic_prefix,
         sla_data_dir=base / "sla",
+        sla_stall_after_s=10,
     )
     log_dir = base / "logs"
     processes = await asyncio.to_thread(start_stack, config, log_dir)

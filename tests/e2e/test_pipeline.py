@@ -60,18 +60,31 @@ def acknowledged(events: list[Event]) -> bool:
 
 
 async def journeys(stack: Stack, complaint_ids: set[str]) -> dict[str, list[Event]]:
-    """Each complaint's events, once every one has been acknowledged and its clock met."""
+    """Each complaint's events, once every one has been acknowledged and its clock met.
+
+    Meanwhile the stack is supervised as Kubernetes would: a service whose liveness probe
+    fails is replaced.
+    """
     by_complaint: dict[str, list[Event]] = defaultdict(list)
 
-    def done(_: list[Event]) -> bool:
+    def done() -> bool:
         return all(acknowledged(by_complaint[c]) for c in complaint_ids)
 
-    async with TopicTail(stack.kafka, stack.kafka.topic(COMPLAINT_EVENTS)) as t:
-        async for event in t.events(JOURNEY_TIMEOUT_S):
-            if event.complaint_id in complaint_ids:
-                by_complaint[event.complaint_id].append(event)
-                if done([]):
-                    break
+    async def supervise() -> None:
+        while True:
+            await asyncio.sleep(2)
+            await asyncio.to_thread(stack.heal)
+
+    supervisor = asyncio.create_task(supervise())
+    try:
+        async with TopicTail(stack.kafka, stack.kafka.topic(COMPLAINT_EVENTS)) as t:
+            async for event in t.events(JOURNEY_TIMEOUT_S):
+                if event.complaint_id in complaint_ids:
+                    by_complaint[event.complaint_id].append(event)
+                    if done():
+                        break
+    finally:
+        supervisor.cancel()
     return by_complaint
 
 

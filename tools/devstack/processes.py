@@ -30,6 +30,9 @@ class StackConfig:
     topic_prefix: str = ""
     sla_data_dir: Path = Path(".local/sla")
     log_level: str = "INFO"
+    # Seconds a partition may hold waiting records without progress before the sla's
+    # liveness fails (None: the service's default).
+    sla_stall_after_s: float | None = None
 
     def env(self, service: str) -> dict[str, str]:
         prefix = f"KINTSUGI_{service.upper()}_"
@@ -45,6 +48,9 @@ class StackConfig:
         if service == "sla":
             env[f"{prefix}APP_ID"] = f"{self.topic_prefix}kintsugi-sla"
             env[f"{prefix}DATA_DIR"] = str(self.sla_data_dir)
+            if self.sla_stall_after_s is not None:
+                env[f"{prefix}STALL_AFTER_S"] = str(self.sla_stall_after_s)
+                env[f"{prefix}PROGRESS_CHECK_INTERVAL_S"] = "2"
         else:
             env[f"{prefix}CONSUMER_GROUP"] = f"{self.topic_prefix}kintsugi-{service}"
         if service == "intake":
@@ -64,8 +70,22 @@ class ServiceProcess:
     log_path: Path
 
     def ready(self) -> bool:
+        return self._probe("readyz")
+
+    def stuck(self) -> bool:
+        """Liveness failed: alive but unable to recover by itself (restart it)."""
         try:
-            url = f"http://127.0.0.1:{self.ops_port}/readyz"
+            url = f"http://127.0.0.1:{self.ops_port}/healthz"
+            with urllib.request.urlopen(url, timeout=1):
+                return False
+        except urllib.error.HTTPError as error:
+            return error.code == 503
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def _probe(self, path: str) -> bool:
+        try:
+            url = f"http://127.0.0.1:{self.ops_port}/{path}"
             with urllib.request.urlopen(url, timeout=1) as response:
                 return bool(response.status == 200)
         except (urllib.error.URLError, OSError):

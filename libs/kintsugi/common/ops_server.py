@@ -2,6 +2,8 @@
 
 Readiness is the conjunction of named checks the service registers (Kafka consumer
 assigned, gRPC server serving, ...), so a probe failing says which part is not ready.
+Liveness fails only when the process is alive but stuck (``Health.fail``): restarting it
+is the cure, and the orchestrator does that.
 """
 
 from __future__ import annotations
@@ -19,6 +21,11 @@ class Health:
     def __init__(self) -> None:
         self._checks: dict[str, ReadinessCheck] = {}
         self.shutting_down = False
+        self.failure: str | None = None
+
+    def fail(self, reason: str) -> None:
+        """The process cannot recover by itself: /healthz answers 503 with the reason."""
+        self.failure = reason
 
     def add_check(self, name: str, check: ReadinessCheck) -> None:
         self._checks[name] = check
@@ -65,6 +72,10 @@ class OpsServer:
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def _live(self, _: web.Request) -> web.Response:
+        if self._health.failure is not None:
+            return web.json_response(
+                {"status": "stuck", "reason": self._health.failure}, status=503
+            )
         return web.json_response({"status": "alive"})
 
     async def _ready(self, _: web.Request) -> web.Response:

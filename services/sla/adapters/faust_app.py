@@ -146,6 +146,7 @@ def build_runtime(
 
     @app.agent(events_topic)
     async def clock_keeper(stream: Any) -> None:
+        await started.wait()  # the producer our events go out on is running
         async for message_event in stream.events():
             message = message_event.message
             complaint_id = (message.key or b"").decode(errors="replace")
@@ -155,7 +156,7 @@ def build_runtime(
 
     @app.timer(interval=settings.tick_interval_s)
     async def tick() -> None:
-        if app.rebalancing:
+        if app.rebalancing or not started.is_set():
             return
         now = clock()
         held = set(clocks.keys())

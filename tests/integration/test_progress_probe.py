@@ -1,0 +1,67 @@
+"""The progress watch reads a real group's commits and flags a partition that waits."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.structs import OffsetAndMetadata
+
+from kintsugi.common.kafka import make_producer
+from kintsugi.common.kafka_settings import KafkaSettings
+from kintsugi.common.progress import GroupProgressProbe, StallDetector, watch_progress
+from kintsugi.common.topics import RAW_COMPLAINTS
+
+
+async def test_a_group_with_waiting_records_and_no_commits_is_reported_stalled(
+    kafka_settings: KafkaSettings, unique: str
+) -> None:
+    topic = kafka_settings.topic(RAW_COMPLAINTS)
+    group = f"{kafka_settings.topic_prefix}stalled-{unique}"
+    producer = make_producer(kafka_settings, "test")
+    await producer.start()
+    try:
+        sent = await producer.send_and_wait(topic, b"waiting", key=unique.encode())
+    finally:
+        await producer.stop()
+    partition = sent.partition
+
+    # The group committed everything before our record, then stopped moving.
+    consumer = AIOKafkaConsumer(**kafka_settings.client_options(), group_id=group)
+    await consumer.start()
+    try:
+        tp = TopicPartition(topic, partition)
+        consumer.assign([tp])
+        await consumer.commit({tp: OffsetAndMetadata(sent.offset, "")})
+    finally:
+        await consumer.stop()
+
+    probe = GroupProgressProbe(kafka_settings, group, topic)
+    committed, ends = await probe.read()
+    assert committed[partition] == sent.offset
+    assert ends[partition] == sent.offset + 1
+
+    reported: list[list[int]] = []
+    flagged = asyncio.Event()
+
+    def on_stalled(partitions: list[int]) -> None:
+        reported.append(partitions)
+        flagged.set()
+
+    watcher = asyncio.create_task(
+        watch_progress(
+            probe,
+            StallDetector(stall_after_s=1),
+            interval_s=0.3,
+            paused=lambda: False,
+            on_stalled=on_stalled,
+            clock=time.monotonic,
+        )
+    )
+    try:
+        async with asyncio.timeout(30):
+            await flagged.wait()
+    finally:
+        watcher.cancel()
+    assert partition in reported[0]
