@@ -28,7 +28,7 @@ class SlaSettings(ServiceSettings):
         default=30.0, gt=0, description="How long members have to rejoin a rebalance"
     )
     stall_after_s: float = Field(
-        default=120.0,
+        default=60.0,
         gt=0,
         description="Records waiting this long on a partition with no commit: /healthz fails",
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -11,11 +12,17 @@ from aiokafka import AIOKafkaProducer
 from kintsugi.common.kafka import DeadLetterPublisher, EventPublisher, make_producer
 from kintsugi.common.logs import configure_logging, get_logger
 from kintsugi.common.ops_server import Health, OpsServer
-from kintsugi.common.progress import GroupProgressProbe, StallDetector, watch_progress
+from kintsugi.common.progress import (
+    GroupProgressProbe,
+    StallDetector,
+    seed_missing_commits,
+    watch_progress,
+)
 from kintsugi.common.runtime import exit_on_bad_configuration
 from kintsugi.common.timeutil import system_clock
 from kintsugi.common.topics import COMPLAINT_EVENTS, DEAD_LETTERS
 from services.sla.adapters.faust_app import build_runtime
+from services.sla.adapters.stall import StallResponder
 from services.sla.config import SlaSettings
 from services.sla.domain import PolicyError, PolicySet
 from services.sla.service import SlaService
@@ -46,7 +53,7 @@ class _Producer:
 
 def main() -> None:
     settings = SlaSettings()
-    configure_logging("sla", settings.log_level)
+    configure_logging("sla", settings.log_level, settings.library_log_level)
     try:
         policies = PolicySet.load(settings.policies_dir)
     except PolicyError as error:
@@ -69,7 +76,7 @@ def main() -> None:
     @app.task
     async def start_edges() -> None:
         # Faust's worker configures logging its own way on start; put ours back.
-        configure_logging("sla", settings.log_level)
+        configure_logging("sla", settings.log_level, settings.library_log_level)
         producer.producer = make_producer(settings.kafka, "kintsugi-sla")
         await producer.producer.start()
         await ops.start()
@@ -81,9 +88,7 @@ def main() -> None:
             StallDetector(settings.stall_after_s),
             settings.progress_check_interval_s,
             paused=lambda: app.rebalancing,
-            on_stalled=lambda partitions: health.fail(
-                f"{events_topic} partitions {partitions} have waiting records and no progress"
-            ),
+            on_stalled=StallResponder(app, events_topic, health),
             clock=time.monotonic,
         )
 
@@ -96,6 +101,14 @@ def main() -> None:
             await producer.producer.stop()
 
     # Our JSON handler writes to stdout; Faust must not redirect stdout into logging.
+    # One event loop for the whole process: the seeding below, then the Faust worker.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    loop.run_until_complete(
+        seed_missing_commits(
+            settings.kafka, settings.app_id, settings.kafka.topic(COMPLAINT_EVENTS)
+        )
+    )
     worker = faust.Worker(app, loglevel=settings.log_level, redirect_stdouts=False)
     worker.execute_from_commandline()
 

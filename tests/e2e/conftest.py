@@ -46,12 +46,12 @@ class Stack:
         return process
 
     def heal(self) -> list[str]:
-        """What Kubernetes does with a failing liveness probe: replace the process."""
+        """What Kubernetes does with a failing liveness probe: SIGTERM (SIGKILL after the
+        grace period), then a new process."""
         healed = []
         for name, process in list(self.processes.items()):
             if process.process.poll() is None and process.stuck():
-                process.process.kill()
-                process.process.wait()
+                process.stop()
                 self.restart(name)
                 healed.append(name)
         return healed

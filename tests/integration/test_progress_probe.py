@@ -42,10 +42,10 @@ async def test_a_group_with_waiting_records_and_no_commits_is_reported_stalled(
     assert committed[partition] == sent.offset
     assert ends[partition] == sent.offset + 1
 
-    reported: list[list[int]] = []
+    reported: list[dict[int, int]] = []
     flagged = asyncio.Event()
 
-    def on_stalled(partitions: list[int]) -> None:
+    async def on_stalled(partitions: dict[int, int]) -> None:
         reported.append(partitions)
         flagged.set()
 
@@ -64,4 +64,4 @@ async def test_a_group_with_waiting_records_and_no_commits_is_reported_stalled(
             await flagged.wait()
     finally:
         watcher.cancel()
-    assert partition in reported[0]
+    assert reported[0][partition] == sent.offset  # with the offset to rewind to

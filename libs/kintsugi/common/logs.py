@@ -15,8 +15,12 @@ _shared_processors: list[structlog.types.Processor] = [
 ]
 
 
-def configure_logging(service: str, level: str = "INFO") -> None:
-    """One JSON object per line on stdout, with ``service`` on every record."""
+def configure_logging(service: str, level: str = "INFO", library_level: str = "WARNING") -> None:
+    """One JSON object per line on stdout, with ``service`` on every record.
+
+    ``library_level`` applies to the Kafka and Faust client libraries, which are chatty
+    at INFO about every rebalance; lower it to debug a rebalance.
+    """
     structlog.configure(
         processors=[
             *_shared_processors,
@@ -42,7 +46,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.setLevel(level.upper())
     # Client libraries are chatty at INFO about every rebalance and reconnect.
     for noisy in ("aiokafka", "kafka", "faust", "mode"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+        logging.getLogger(noisy).setLevel(library_level.upper())
     structlog.contextvars.clear_contextvars()
     structlog.contextvars.bind_contextvars(service=service)
 

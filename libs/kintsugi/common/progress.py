@@ -1,20 +1,22 @@
 """Is a consumer group still making progress? Liveness from the outside.
 
-A consumer can stop fetching a partition without failing (faust-streaming issue #629: a
-partition left unfetched after a rebalance). The group's committed offsets then stay put
-while records wait. ``StallDetector`` is the pure rule; ``GroupProgressProbe`` reads the
-offsets from Kafka; ``watch_progress`` runs them and reports through ``/healthz`` so the
-orchestrator restarts the process, whose fresh consumer resumes from the last commit.
+A consumer can lose track of a partition without failing: faust-streaming, after a
+rebalance, may drop records it had already fetched (its flow control clears the queues)
+while the consumer's position stays past them (issues #596, #629). The group's committed
+offsets then stay put while records wait. ``StallDetector`` is the pure rule;
+``GroupProgressProbe`` reads the offsets from Kafka; ``watch_progress`` runs them and hands
+stalled partitions, with their committed offsets, to the service to act on.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.logs import get_logger
@@ -46,6 +48,11 @@ class StallDetector:
     def reset(self) -> None:
         """After a rebalance: new owners get a fresh grace period."""
         self._since.clear()
+
+    def forget(self, partitions: list[int]) -> None:
+        """After acting on a stall: the partitions get a fresh grace period."""
+        for partition in partitions:
+            self._since.pop(partition, None)
 
 
 class GroupProgressProbe:
@@ -82,10 +89,11 @@ async def watch_progress(
     detector: StallDetector,
     interval_s: float,
     paused: Callable[[], bool],
-    on_stalled: Callable[[list[int]], None],
+    on_stalled: Callable[[dict[int, int]], Awaitable[None]],
     clock: Callable[[], float],
 ) -> None:
-    """Forever: read offsets every ``interval_s``; report stalled partitions."""
+    """Forever: read offsets every ``interval_s``; hand over stalled partitions with their
+    committed offsets."""
     while True:
         await asyncio.sleep(interval_s)
         if paused():
@@ -99,4 +107,38 @@ async def watch_progress(
         stalled = detector.observe(committed, ends, clock())
         if stalled:
             log.error("partitions_stalled", partitions=stalled, committed=committed, ends=ends)
-            on_stalled(stalled)
+            await on_stalled({p: committed.get(p, 0) for p in stalled})
+            detector.forget(stalled)
+
+
+async def seed_missing_commits(kafka: KafkaSettings, group: str, topic: str) -> list[int]:
+    """Commit the start of every partition the group has never committed, before it joins.
+
+    Equivalent to ``auto.offset.reset=earliest``, but explicit: faust-streaming resets its
+    read positions after a rebalance only for partitions that have a committed offset, and
+    drops records it fetched during the rebalance on the others. Only an empty group
+    accepts these commits; if members are active, they already own the partitions and
+    nothing is changed.
+    """
+    consumer = AIOKafkaConsumer(**kafka.client_options(), group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        cluster = await consumer._client.fetch_all_metadata()
+        tps = [TopicPartition(topic, p) for p in sorted(cluster.partitions_for_topic(topic) or ())]
+        if not tps:
+            return []
+        consumer.assign(tps)
+        missing = [tp for tp in tps if await consumer.committed(tp) is None]
+        if not missing:
+            return []
+        starts = await consumer.beginning_offsets(missing)
+        try:
+            await consumer.commit({tp: starts[tp] for tp in missing})
+        except KafkaError as error:
+            log.info("commit_seeding_skipped", group=group, reason=repr(error))
+            return []
+        seeded = [tp.partition for tp in missing]
+        log.info("commits_seeded", group=group, topic=topic, partitions=seeded)
+        return seeded
+    finally:
+        await consumer.stop()

@@ -113,6 +113,6 @@ def exit_on_bad_configuration(name: str, error: Exception) -> NoReturn:
 
 
 def run_service(name: str, settings: ServiceSettings, body: ServiceBody) -> None:
-    configure_logging(name, settings.log_level)
+    configure_logging(name, settings.log_level, settings.library_log_level)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_run(name, settings, body))

@@ -14,6 +14,9 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(extra="ignore")
 
     log_level: str = Field(default="INFO", description="Python log level name")
+    library_log_level: str = Field(
+        default="WARNING", description="Log level of the Kafka/Faust client libraries"
+    )
     ops_host: str = Field(default="0.0.0.0", description="Bind address of /metrics and probes")
     ops_port: int = Field(default=9100, ge=0, le=65535, description="Port of /metrics and probes")
     consumer_group: str = Field(default="", description="Kafka consumer group; service default")
