@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
+from kintsugi.common.bootstrap import create_topics
 from kintsugi.common.kafka import make_producer
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.progress import GroupProgressProbe, StallDetector, watch_progress
@@ -17,7 +19,10 @@ from kintsugi.common.topics import RAW_COMPLAINTS
 async def test_a_group_with_waiting_records_and_no_commits_is_reported_stalled(
     kafka_settings: KafkaSettings, unique: str
 ) -> None:
-    topic = kafka_settings.topic(RAW_COMPLAINTS)
+    # A topic of its own: nothing else may write to it while offsets are compared.
+    spec = replace(RAW_COMPLAINTS, name=f"progress-test-{unique}", partitions=1)
+    await create_topics(kafka_settings, (spec,))
+    topic = kafka_settings.topic(spec)
     group = f"{kafka_settings.topic_prefix}stalled-{unique}"
     producer = make_producer(kafka_settings, "test")
     await producer.start()
