@@ -7,10 +7,11 @@ import time
 
 import pytest
 
-from tests.e2e.conftest import Stack, free_port
+from tests.e2e.conftest import Stack
 from tests.e2e.test_pipeline import complaint, journeys
 from tests.unit.deploy.monitoring_files import expressions
 from tools.devstack import prometheus
+from tools.devstack.processes import free_port
 
 pytestmark = pytest.mark.skipif(
     not prometheus.available(), reason="Debian's prometheus package is not installed"

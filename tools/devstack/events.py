@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from kintsugi.common.codec import Event, UndecodableMessage, decode
+from kintsugi.common.kafka import topic_partitions
 from kintsugi.common.kafka_settings import KafkaSettings
 
 
@@ -23,12 +24,10 @@ class TopicTail:
 
     async def __aenter__(self) -> TopicTail:
         await self._consumer.start()
-        # A fresh consumer has no metadata for a topic it did not subscribe to.
-        cluster = await self._consumer._client.fetch_all_metadata()
-        partitions = cluster.partitions_for_topic(self._topic) or set()
-        if not partitions:
+        tps = await topic_partitions(self._consumer, self._topic)
+        if not tps:
+            await self._consumer.stop()
             raise LookupError(f"topic {self._topic} does not exist")
-        tps = [TopicPartition(self._topic, p) for p in sorted(partitions)]
         self._consumer.assign(tps)
         if self._from_start:
             await self._consumer.seek_to_beginning(*tps)

@@ -19,6 +19,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from tools.devstack.processes import free_port
+
 
 class Mailbox:
     """aiosmtpd handler: parses and stores each message, optionally to a folder."""
@@ -46,18 +48,9 @@ class Mailbox:
 def start_mailbox(port: int = 0, folder: Path | None = None) -> tuple[Controller, Mailbox]:
     """Start in a background thread; ``controller.port`` is the bound port."""
     mailbox = Mailbox(folder)
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port or _free_port())
+    controller = Controller(mailbox, hostname="127.0.0.1", port=port or free_port())
     controller.start()
     return controller, mailbox
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def main() -> None:

@@ -46,6 +46,13 @@ class SourceRecord(Protocol):
     value: bytes | None
 
 
+async def topic_partitions(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
+    """Every partition of ``topic``, even one the consumer never subscribed to."""
+    # aiokafka has metadata only for subscribed topics; ask the cluster for the rest.
+    cluster = await consumer._client.fetch_all_metadata()
+    return [TopicPartition(topic, p) for p in sorted(cluster.partitions_for_topic(topic) or ())]
+
+
 class PermanentFailure(Exception):
     """Retrying cannot help (bad data, broken rule): dead-letter at once with this reason."""
 
@@ -232,29 +239,41 @@ class ConsumerLoop:
 
     async def _process_bound(self, record: ConsumerRecord[bytes, bytes]) -> None:
         started = time.perf_counter()
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                await self._handler(record)
-                outcome = "handled"
-                break
-            except (UndecodableMessage, PermanentFailure) as error:
-                await self._dead_letters.publish(record, str(error), "permanent", attempt)
-                outcome = "dead_lettered"
-                break
-            except Exception as error:
-                if attempt >= self._retry.attempts:
-                    reason = f"gave up after {attempt} attempts: {error!r}"
-                    await self._dead_letters.publish(record, reason, "exhausted", attempt)
-                    outcome = "dead_lettered"
-                    break
-                metrics.HANDLER_RETRIES.labels(record.topic).inc()
-                log.warning("handler_retry", attempt=attempt, error=repr(error))
-                await asyncio.sleep(self._retry.backoff(attempt))
+        outcome = await handle_or_dead_letter(
+            record, lambda: self._handler(record), self._dead_letters, self._retry
+        )
         kind = _header(record, EVENT_TYPE_HEADER) or "unknown"
         metrics.EVENTS_CONSUMED.labels(record.topic, kind, outcome).inc()
         metrics.EVENT_HANDLING_SECONDS.labels(kind).observe(time.perf_counter() - started)
+
+
+async def handle_or_dead_letter(
+    record: SourceRecord,
+    attempt_once: Callable[[], Awaitable[None]],
+    dead_letters: DeadLetterPublisher,
+    retry: RetryPolicy,
+) -> str:
+    """Handle a record, or dead-letter it with the reason: at once when retrying cannot
+    help (``UndecodableMessage``, ``PermanentFailure``), after ``retry`` otherwise.
+
+    Returns the outcome, "handled" or "dead_lettered"; never raises for the handler.
+    """
+    for attempt in range(1, retry.attempts + 1):
+        try:
+            await attempt_once()
+            return "handled"
+        except (UndecodableMessage, PermanentFailure) as error:
+            await dead_letters.publish(record, str(error), "permanent", attempt)
+            return "dead_lettered"
+        except Exception as error:
+            if attempt == retry.attempts:
+                reason = f"gave up after {attempt} attempts: {error!r}"
+                await dead_letters.publish(record, reason, "exhausted", attempt)
+                return "dead_lettered"
+            metrics.HANDLER_RETRIES.labels(record.topic).inc()
+            log.warning("handler_retry", attempt=attempt, error=repr(error))
+            await asyncio.sleep(retry.backoff(attempt))
+    raise AssertionError("RetryPolicy.attempts must be at least 1")
 
 
 def _header(record: ConsumerRecord[bytes, bytes], name: str) -> str | None:

@@ -14,10 +14,11 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 
+from kintsugi.common.kafka import topic_partitions
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.logs import get_logger
 
@@ -69,12 +70,7 @@ class GroupProgressProbe:
         await admin.start()
         await consumer.start()
         try:
-            partitions = consumer.partitions_for_topic(self._topic)
-            if partitions is None:
-                partitions = (await consumer._client.fetch_all_metadata()).partitions_for_topic(
-                    self._topic
-                ) or set()
-            tps = [TopicPartition(self._topic, p) for p in sorted(partitions)]
+            tps = await topic_partitions(consumer, self._topic)
             ends = await consumer.end_offsets(tps)
             offsets = await admin.list_consumer_group_offsets(self._group, partitions=tps)
         finally:
@@ -123,8 +119,7 @@ async def seed_missing_commits(kafka: KafkaSettings, group: str, topic: str) -> 
     consumer = AIOKafkaConsumer(**kafka.client_options(), group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
-        cluster = await consumer._client.fetch_all_metadata()
-        tps = [TopicPartition(topic, p) for p in sorted(cluster.partitions_for_topic(topic) or ())]
+        tps = await topic_partitions(consumer, topic)
         if not tps:
             return []
         consumer.assign(tps)

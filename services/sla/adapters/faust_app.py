@@ -11,7 +11,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,8 +22,14 @@ import structlog
 from aiohttp import web
 
 from kintsugi.common import metrics
-from kintsugi.common.codec import Event, UndecodableMessage, decode, event_type
-from kintsugi.common.kafka import DeadLetterPublisher, EventPublisher, RetryPolicy
+from kintsugi.common.codec import Event, decode, event_type
+from kintsugi.common.kafka import (
+    DeadLetterPublisher,
+    EventPublisher,
+    PermanentFailure,
+    RetryPolicy,
+    handle_or_dead_letter,
+)
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.logs import get_logger
 from kintsugi.common.timeutil import Clock
@@ -38,7 +45,6 @@ log = get_logger(__name__)
 @dataclass
 class SlaRuntime:
     app: faust.App
-    table: Any
     explain_route: Callable[[web.Request], Any]
     started: asyncio.Event
 
@@ -131,7 +137,14 @@ def build_runtime(
                 clocks[key] = outcome.state
             wakeups[key] = outcome.next_wakeup
 
-    async def handle(event: Event) -> None:
+    async def handle(value: bytes | None) -> None:
+        event = decode(value)
+        try:
+            await handle_event(event)
+        except (ComplaintFactsError, StateError) as error:
+            raise PermanentFailure(str(error)) from error  # retrying cannot fix the data
+
+    async def handle_event(event: Event) -> None:
         key = event.complaint_id.encode()
         kind = event_type(event)
         if kind == "classified":
@@ -151,7 +164,9 @@ def build_runtime(
             message = message_event.message
             complaint_id = (message.key or b"").decode(errors="replace")
             with structlog.contextvars.bound_contextvars(complaint_id=complaint_id):
-                outcome = await _handle_with_retries(message, handle, dead_letters, retry)
+                outcome = await handle_or_dead_letter(
+                    message, functools.partial(handle, message.value), dead_letters(), retry
+                )
             metrics.EVENTS_CONSUMED.labels(message.topic, "complaint_event", outcome).inc()
 
     @app.timer(interval=settings.tick_interval_s)
@@ -190,7 +205,7 @@ def build_runtime(
             }
         )
 
-    return SlaRuntime(app=app, table=clocks, explain_route=explain, started=started)
+    return SlaRuntime(app=app, explain_route=explain, started=started)
 
 
 def _aware_instant(text: str) -> datetime:
@@ -198,33 +213,6 @@ def _aware_instant(text: str) -> datetime:
     if instant.tzinfo is None:
         raise ValueError("an ISO 8601 instant with its UTC offset, e.g. 2026-12-18T16:58:00+00:00")
     return instant
-
-
-async def _handle_with_retries(
-    message: Any,
-    handle: Callable[[Event], Awaitable[None]],
-    dead_letters: Callable[[], DeadLetterPublisher],
-    retry: RetryPolicy,
-) -> str:
-    """Like ``ConsumerLoop``: dead-letter what can never work, retry the rest, then DLQ.
-
-    The agent must never crash on one message: Faust would restart it and move on.
-    """
-    for attempt in range(1, retry.attempts + 1):
-        try:
-            await handle(decode(message.value))
-            return "handled"
-        except (UndecodableMessage, ComplaintFactsError, StateError) as error:
-            await dead_letters().publish(message, str(error), "permanent", attempt)
-            return "dead_lettered"
-        except Exception as error:
-            if attempt == retry.attempts:
-                reason = f"gave up after {attempt} attempts: {error!r}"
-                await dead_letters().publish(message, reason, "exhausted", attempt)
-                log.exception("clock_event_failed", offset=message.offset)
-                return "dead_lettered"
-            await asyncio.sleep(retry.backoff(attempt))
-    raise AssertionError("unreachable")
 
 
 def _tick(service: SlaService, before: bytes | None, now: Any) -> Outcome:
