@@ -11,7 +11,7 @@ from kintsugi.common.timeutil import system_clock
 from kintsugi.common.topics import RAW_COMPLAINTS
 from services.intake.adapters.grpc_api import GrpcServer
 from services.intake.adapters.kafka_out import KafkaAcceptedComplaints
-from services.intake.adapters.raw_topic import RawComplaintHandler
+from services.intake.adapters.raw_topic import RawComplaintHandler, decode_request
 from services.intake.config import IntakeSettings
 from services.intake.service import Intake
 
@@ -27,7 +27,10 @@ async def serve(edges: Edges, stop: asyncio.Event, *, settings: IntakeSettings) 
     try:
         if settings.consume_raw_topic:
             raw = edges.consumer(
-                [RAW_COMPLAINTS], RawComplaintHandler(intake), key_log_field="source_reference"
+                [RAW_COMPLAINTS],
+                RawComplaintHandler(intake),
+                decode=decode_request,
+                key_log_field="source_reference",
             )
             await run_consumer(raw, stop)
         else:

@@ -7,7 +7,7 @@ import functools
 
 from kintsugi.common.runtime import Edges, run_consumer, run_service
 from kintsugi.common.timeutil import system_clock
-from kintsugi.common.topics import COMPLAINT_EVENTS, NOTIFIER_STATE
+from kintsugi.common.topics import NOTIFIER_STATE
 from services.notifier.adapters.kafka import (
     NotifierEventHandler,
     PublishedNotifications,
@@ -37,12 +37,7 @@ async def serve(edges: Edges, stop: asyncio.Event, *, settings: NotifierSettings
         MessageComposer(settings.organisation_name),
     )
     handler = NotifierEventHandler(notifier, store)
-    consumer = edges.consumer(
-        [COMPLAINT_EVENTS],
-        handler,
-        on_assigned=handler.partitions_assigned,
-        on_revoked=handler.partitions_revoked,
-    )
+    consumer = edges.event_consumer(handler)
     await run_consumer(consumer, stop)
 
 

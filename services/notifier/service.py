@@ -34,6 +34,9 @@ class DeliveryRejected(Exception):
 class CaseStore(Protocol):
     def get(self, complaint_id: str) -> Case | None: ...
     async def save(self, case: Case) -> None: ...
+    async def save_now(self, case: Case) -> None:
+        """Durable on return: records what has already left the system (a sent message)."""
+        ...
 
 
 class EmailSender(Protocol):
@@ -128,9 +131,9 @@ class Notifier:
                 await self._events.failed(
                     complaint_id, notification_id, ACKNOWLEDGEMENT, "email", str(rejected), cause
                 )
-                await self._store.save(case.with_outcome(notification_id, "rejected"))
+                await self._store.save_now(case.with_outcome(notification_id, "rejected"))
                 return None
-            await self._store.save(case.with_outcome(notification_id, "sent"))
+            await self._store.save_now(case.with_outcome(notification_id, "sent"))
         # Announced even when already sent: a crash may have come between save and publish;
         # the event id is derived, so consumers see one event however often it is announced.
         await self._events.sent(complaint_id, delivery, cause)

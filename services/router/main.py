@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import functools
 
+from kintsugi.common.batch import FlushOrder
 from kintsugi.common.logs import configure_logging
 from kintsugi.common.runtime import Edges, exit_on_bad_configuration, run_consumer, run_service
 from kintsugi.common.timeutil import system_clock
-from kintsugi.common.topics import COMPLAINT_EVENTS, ROUTER_STATE
+from kintsugi.common.topics import ROUTER_STATE
 from services.router.adapters.kafka import (
     PublishedAssignments,
     RouterEventHandler,
@@ -25,12 +26,8 @@ async def serve(edges: Edges, stop: asyncio.Event, *, directory: Directory) -> N
         directory, StoredAssignments(store), PublishedAssignments(edges.events, system_clock)
     )
     handler = RouterEventHandler(router, store)
-    consumer = edges.consumer(
-        [COMPLAINT_EVENTS],
-        handler,
-        on_assigned=handler.partitions_assigned,
-        on_revoked=handler.partitions_revoked,
-    )
+    # The owner chosen is stored before it is announced (decision 3).
+    consumer = edges.event_consumer(handler, flush_order=FlushOrder.STATE_FIRST)
     await run_consumer(consumer, stop)
 
 

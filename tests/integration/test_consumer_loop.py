@@ -6,9 +6,9 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
-from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaProducer
 
-from kintsugi.common.codec import DeadLetter, decode, new_event
+from kintsugi.common.codec import DeadLetter, Event, decode, new_event
 from kintsugi.common.kafka import (
     ConsumerLoop,
     DeadLetterPublisher,
@@ -61,6 +61,8 @@ def _consumer_loop(
         group_id=group,
         topics=[settings.topic(COMPLAINT_EVENTS)],
         handler=handler,
+        decode=decode,
+        producer=producer,
         dead_letters=DeadLetterPublisher(
             producer, settings.topic(DEAD_LETTERS), group, lambda: NOW
         ),
@@ -106,9 +108,8 @@ async def test_bad_and_failing_messages_are_dead_lettered_with_reasons_and_good_
     handled: list[str] = []
     flaky_attempts = 0
 
-    async def handler(record: ConsumerRecord[bytes, bytes]) -> None:
+    async def handler(event: Event) -> None:
         nonlocal flaky_attempts
-        event = decode(record.value)
         if event.complaint_id != complaint:
             return
         subject = event.received.subject
@@ -149,8 +150,7 @@ async def test_bad_and_failing_messages_are_dead_lettered_with_reasons_and_good_
     await producer.stop()
     seen_again: list[str] = []
 
-    async def recorder(record: ConsumerRecord[bytes, bytes]) -> None:
-        event = decode(record.value)
+    async def recorder(event: Event) -> None:
         if event.complaint_id == complaint:
             seen_again.append(event.event_id)
 
@@ -165,8 +165,8 @@ async def test_a_consumer_whose_partition_state_cannot_be_restored_stops_instead
     await producer.start()
     handled: list[str] = []
 
-    async def handler(record: ConsumerRecord[bytes, bytes]) -> None:
-        handled.append(decode(record.value).event_id)
+    async def handler(event: Event) -> None:
+        handled.append(event.event_id)
 
     async def broken_restore(_: object) -> None:
         raise OSError("changelog unreachable")

@@ -1,7 +1,8 @@
 """Producing and consuming complaint events with at-least-once, never-lose semantics.
 
-Consumers process each partition's records in order and commit an offset only after the
-record was handled or dead-lettered with its reason. Handlers must therefore be
+Consumers handle a fetched batch at a time, each key's records in order, and commit the
+batch's offsets only after every record was handled or dead-lettered with its reason and
+everything the handlers published or stored is durable. Handlers must therefore be
 idempotent: a record is seen again after a crash between handling and commit.
 """
 
@@ -11,13 +12,15 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Generic, Protocol, TypeAlias, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.structs import RecordMetadata
 
 from kintsugi.common import metrics
+from kintsugi.common.batch import Batch, FlushOrder, current_batch, run_in_batch
 from kintsugi.common.codec import (
     EVENT_TYPE_HEADER,
     DeadLetter,
@@ -32,7 +35,10 @@ from kintsugi.common.timeutil import Clock, to_timestamp
 
 log = get_logger(__name__)
 
-RecordHandler = Callable[[ConsumerRecord[bytes, bytes]], Awaitable[None]]
+DEAD_LETTER_KIND_HEADER = "kintsugi-dead-letter-kind"
+
+M = TypeVar("M")
+MessageHandler = Callable[[M], Awaitable[None]]
 PartitionsHook = Callable[[set[TopicPartition]], Awaitable[None]]
 
 
@@ -75,15 +81,26 @@ class EventPublisher:
         self._topic = topic
 
     async def publish(self, *events: Event) -> None:
-        """Send all, then wait for all: per-complaint order is kept by key and idempotence."""
+        """Inside a consumer batch: queued for the batch's flush. Outside one: send all,
+        then wait for all. Per-complaint order is kept by key and idempotence."""
+        batch = current_batch()
+        if batch is not None:
+            for event in events:
+                key, value, headers = encode(event)
+                batch.publish(self._topic, key, value, headers, _count_published(event))
+            return
         pending = []
         for event in events:
             key, value, headers = encode(event)
             pending.append(await self._producer.send(self._topic, value, key=key, headers=headers))
-        for future in pending:
-            await future
+        await asyncio.gather(*pending)
         for event in events:
             metrics.EVENTS_PUBLISHED.labels(event_type(event)).inc()
+
+
+def _count_published(event: Event) -> Callable[[RecordMetadata], None]:
+    kind = event_type(event)
+    return lambda _: metrics.EVENTS_PUBLISHED.labels(kind).inc()
 
 
 class DeadLetterPublisher:
@@ -96,6 +113,7 @@ class DeadLetterPublisher:
         self._clock = clock
 
     async def publish(self, record: SourceRecord, reason: str, kind: str, attempts: int) -> None:
+        """Durable before the source offset is committed (in a batch: at its flush)."""
         letter = DeadLetter(
             source_topic=record.topic,
             source_partition=record.partition,
@@ -107,12 +125,14 @@ class DeadLetterPublisher:
             failed_at=to_timestamp(self._clock()),
             attempts=attempts,
         )
-        await self._producer.send_and_wait(
-            self._topic,
-            letter.SerializeToString(),
-            key=record.key,
-            headers=[("kintsugi-dead-letter-kind", kind.encode())],
-        )
+        headers = [(DEAD_LETTER_KIND_HEADER, kind.encode())]
+        batch = current_batch()
+        if batch is not None:
+            batch.publish(self._topic, record.key, letter.SerializeToString(), headers)
+        else:
+            await self._producer.send_and_wait(
+                self._topic, letter.SerializeToString(), key=record.key, headers=headers
+            )
         metrics.DEAD_LETTERS.labels(record.topic, kind).inc()
         log.warning(
             "dead_lettered",
@@ -135,7 +155,7 @@ class RetryPolicy:
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, loop: ConsumerLoop) -> None:
+    def __init__(self, loop: ConsumerLoop[Any]) -> None:
         self._loop = loop
 
     async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
@@ -145,8 +165,18 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         await self._loop.partitions_assigned(set(assigned))
 
 
-class ConsumerLoop:
-    """Runs one consumer group member: fetch, handle in order, dead-letter, commit."""
+Record: TypeAlias = "ConsumerRecord[bytes, bytes]"
+
+
+class ConsumerLoop(Generic[M]):
+    """Runs one consumer group member a fetched batch at a time.
+
+    Records of a batch are decoded once and handled concurrently across keys, in offset
+    order within a key (a key is a complaint: its events stay in order). Records whose
+    event-type header names a type the handler does not want are skipped undecoded.
+    What handlers publish or store is flushed together once the whole batch is handled
+    (see ``kintsugi.common.batch``); then the batch's offsets are committed.
+    """
 
     def __init__(
         self,
@@ -154,22 +184,34 @@ class ConsumerLoop:
         kafka: KafkaSettings,
         group_id: str,
         topics: Iterable[str],
-        handler: RecordHandler,
+        handler: MessageHandler[M],
+        decode: Callable[[bytes | None], M],
+        producer: AIOKafkaProducer,
         dead_letters: DeadLetterPublisher,
+        event_types: Iterable[str] | None = None,
         retry: RetryPolicy | None = None,
         on_assigned: PartitionsHook | None = None,
         on_revoked: PartitionsHook | None = None,
         client_id: str | None = None,
         key_log_field: str = "complaint_id",
+        flush_order: FlushOrder = FlushOrder.EVENTS_FIRST,
+        max_records: int = 500,
+        max_concurrency: int = 100,
     ) -> None:
         self._topics = list(topics)
         self._group = group_id
         self._key_log_field = key_log_field
         self._handler = handler
+        self._decode = decode
+        self._wanted = frozenset(event_types) if event_types is not None else None
+        self._producer = producer
         self._dead_letters = dead_letters
         self._retry = retry or RetryPolicy()
         self._on_assigned = on_assigned
         self._on_revoked = on_revoked
+        self._flush_order = flush_order
+        self._max_records = max_records
+        self._max_concurrency = max_concurrency
         self._consumer = AIOKafkaConsumer(
             **kafka.client_options(),
             group_id=group_id,
@@ -214,16 +256,69 @@ class ConsumerLoop:
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop`` is set; the batch in hand is finished and committed first."""
         while not stop.is_set():
-            batches = await self._consumer.getmany(timeout_ms=500, max_records=200)
+            fetched = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
             async with self._batch:
                 if self._fatal is not None:
                     raise RuntimeError("partition state could not be restored") from self._fatal
-                for partition, records in batches.items():
-                    for record in records:
-                        await self._process(record)
-                    next_offset = records[-1].offset + 1
-                    await self._consumer.commit({partition: next_offset})
-                    self._report_lag(partition, next_offset)
+                if fetched:
+                    await self._handle_batch(fetched)
+
+    async def _handle_batch(self, fetched: dict[TopicPartition, list[Record]]) -> None:
+        started = time.perf_counter()
+        lanes: dict[tuple[TopicPartition, bytes | None], list[Record]] = {}
+        count = 0
+        for partition, records in fetched.items():
+            count += len(records)
+            for record in records:
+                if self._wanted is not None:
+                    kind = _header(record, EVENT_TYPE_HEADER)
+                    if kind is not None and kind not in self._wanted:
+                        metrics.EVENTS_CONSUMED.labels(record.topic, kind, "skipped").inc()
+                        continue
+                lanes.setdefault((partition, record.key), []).append(record)
+        batch = Batch(self._flush_order)
+        await run_in_batch(batch, lambda: self._handle_lanes(list(lanes.values())))
+        await batch.flush(self._producer)
+        offsets = {partition: records[-1].offset + 1 for partition, records in fetched.items()}
+        await self._consumer.commit(offsets)
+        for partition, next_offset in offsets.items():
+            self._report_lag(partition, next_offset)
+        metrics.CONSUMER_BATCH_RECORDS.labels(self._group).observe(count)
+        metrics.CONSUMER_BATCH_SECONDS.labels(self._group).observe(time.perf_counter() - started)
+
+    async def _handle_lanes(self, lanes: list[list[Record]]) -> None:
+        if len(lanes) == 1:
+            await self._handle_lane(lanes[0])
+            return
+        room = asyncio.Semaphore(self._max_concurrency)
+
+        async def lane(records: list[Record]) -> None:
+            async with room:
+                await self._handle_lane(records)
+
+        async with asyncio.TaskGroup() as tasks:
+            for records in lanes:
+                tasks.create_task(lane(records))
+
+    async def _handle_lane(self, records: list[Record]) -> None:
+        for record in records:
+            key = (record.key or b"").decode(errors="replace")
+            with structlog.contextvars.bound_contextvars(**{self._key_log_field: key}):
+                await self._process(record)
+
+    async def _process(self, record: Record) -> None:
+        started = time.perf_counter()
+        decoded: list[M] = []
+
+        async def attempt() -> None:
+            if not decoded:  # decoded once, whatever the number of attempts
+                decoded.append(self._decode(record.value))
+            await self._handler(decoded[0])
+
+        outcome = await handle_or_dead_letter(record, attempt, self._dead_letters, self._retry)
+        kind = _header(record, EVENT_TYPE_HEADER) or "unknown"
+        metrics.EVENTS_CONSUMED.labels(record.topic, kind, outcome).inc()
+        metrics.EVENT_HANDLING_SECONDS.labels(kind).observe(time.perf_counter() - started)
 
     def _report_lag(self, partition: TopicPartition, next_offset: int) -> None:
         highwater = self._consumer.highwater(partition)
@@ -231,20 +326,6 @@ class ConsumerLoop:
             metrics.CONSUMER_LAG.labels(self._group, partition.topic, partition.partition).set(
                 max(0, highwater - next_offset)
             )
-
-    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        key = (record.key or b"").decode(errors="replace")
-        with structlog.contextvars.bound_contextvars(**{self._key_log_field: key}):
-            await self._process_bound(record)
-
-    async def _process_bound(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        started = time.perf_counter()
-        outcome = await handle_or_dead_letter(
-            record, lambda: self._handler(record), self._dead_letters, self._retry
-        )
-        kind = _header(record, EVENT_TYPE_HEADER) or "unknown"
-        metrics.EVENTS_CONSUMED.labels(record.topic, kind, outcome).inc()
-        metrics.EVENT_HANDLING_SECONDS.labels(kind).observe(time.perf_counter() - started)
 
 
 async def handle_or_dead_letter(
@@ -276,7 +357,7 @@ async def handle_or_dead_letter(
     raise AssertionError("RetryPolicy.attempts must be at least 1")
 
 
-def _header(record: ConsumerRecord[bytes, bytes], name: str) -> str | None:
+def _header(record: Record, name: str) -> str | None:
     for key, value in record.headers or ():
         if key == name:
             return bytes(value).decode(errors="replace")

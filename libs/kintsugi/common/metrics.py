@@ -35,6 +35,18 @@ CONSUMER_LAG = Gauge(
     "Records on a partition not yet handled by this consumer group (queue depth)",
     ["group", "topic", "partition"],
 )
+CONSUMER_BATCH_RECORDS = Histogram(
+    "kintsugi_consumer_batch_records",
+    "Records per fetched batch, handled together and committed at once",
+    ["group"],
+    buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000),
+)
+CONSUMER_BATCH_SECONDS = Histogram(
+    "kintsugi_consumer_batch_seconds",
+    "Time from a batch being fetched to its offsets being committed",
+    ["group"],
+    buckets=LATENCY_BUCKETS,
+)
 HANDLER_RETRIES = Counter(
     "kintsugi_handler_retries_total", "Retries of a failed handler before success or DLQ", ["topic"]
 )

@@ -11,16 +11,19 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import Any, NoReturn, Protocol
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaProducer, TopicPartition
 
+from kintsugi.common.batch import FlushOrder
+from kintsugi.common.codec import Event, decode
 from kintsugi.common.kafka import (
     ConsumerLoop,
     DeadLetterPublisher,
     EventPublisher,
+    M,
+    MessageHandler,
     PartitionsHook,
-    RecordHandler,
     make_producer,
 )
 from kintsugi.common.lifecycle import stop_event_on_signals
@@ -48,14 +51,34 @@ class Edges:
         kafka = self.settings.kafka
         return CompactedStore(self.producer, kafka, kafka.topic(spec))
 
+    def event_consumer(
+        self,
+        handler: EventHandler,
+        flush_order: FlushOrder = FlushOrder.EVENTS_FIRST,
+    ) -> ConsumerLoop[Event]:
+        """A consumer of the complaint-events topic that decodes only the types it handles."""
+        return self.consumer(
+            [COMPLAINT_EVENTS],
+            handler,
+            decode=decode,
+            event_types=handler.event_types,
+            on_assigned=handler.partitions_assigned,
+            on_revoked=handler.partitions_revoked,
+            flush_order=flush_order,
+        )
+
     def consumer(
         self,
         topics: Iterable[TopicSpec],
-        handler: RecordHandler,
+        handler: MessageHandler[M],
+        *,
+        decode: Callable[[bytes | None], M],
+        event_types: Iterable[str] | None = None,
         on_assigned: PartitionsHook | None = None,
         on_revoked: PartitionsHook | None = None,
         key_log_field: str = "complaint_id",
-    ) -> ConsumerLoop:
+        flush_order: FlushOrder = FlushOrder.EVENTS_FIRST,
+    ) -> ConsumerLoop[M]:
         kafka = self.settings.kafka
         group = self.settings.consumer_group or f"kintsugi-{self.name}"
         loop = ConsumerLoop(
@@ -64,15 +87,31 @@ class Edges:
             client_id=f"kintsugi-{self.name}",
             topics=[kafka.topic(spec) for spec in topics],
             handler=handler,
+            decode=decode,
+            event_types=event_types,
+            producer=self.producer,
             dead_letters=DeadLetterPublisher(
                 self.producer, kafka.topic(DEAD_LETTERS), group, system_clock
             ),
             on_assigned=on_assigned,
             on_revoked=on_revoked,
             key_log_field=key_log_field,
+            flush_order=flush_order,
+            max_records=self.settings.consumer_max_records,
+            max_concurrency=self.settings.consumer_max_concurrency,
         )
         self.health.add_check(f"consumer:{group}", lambda: loop.joined)
         return loop
+
+
+class EventHandler(Protocol):
+    """Handles complaint events; declares the types it needs so the rest stay undecoded."""
+
+    event_types: frozenset[str]
+
+    async def __call__(self, event: Event) -> None: ...
+    async def partitions_assigned(self, partitions: set[TopicPartition]) -> None: ...
+    async def partitions_revoked(self, partitions: set[TopicPartition]) -> None: ...
 
 
 ServiceBody = Callable[[Edges, asyncio.Event], Awaitable[None]]
@@ -97,7 +136,7 @@ async def _run(name: str, settings: ServiceSettings, body: ServiceBody) -> None:
         log.info("stopped")
 
 
-async def run_consumer(loop: ConsumerLoop, stop: asyncio.Event) -> None:
+async def run_consumer(loop: ConsumerLoop[Any], stop: asyncio.Event) -> None:
     """Consume until stopped; the batch in hand is finished and committed first."""
     await loop.start()
     try:

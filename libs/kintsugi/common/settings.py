@@ -21,4 +21,10 @@ class ServiceSettings(BaseSettings):
     ops_port: int = Field(default=9100, ge=0, le=65535, description="Port of /metrics and probes")
     consumer_group: str = Field(default="", description="Kafka consumer group; service default")
     shutdown_grace_s: float = Field(default=20.0, gt=0, description="Time to finish in-flight work")
+    consumer_max_records: int = Field(
+        default=500, ge=1, description="Records fetched and handled together as one batch"
+    )
+    consumer_max_concurrency: int = Field(
+        default=100, ge=1, description="Complaints of a batch handled at the same time"
+    )
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)

@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import RecordMetadata
 
+from kintsugi.common.batch import current_batch
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.logs import get_logger
 
@@ -37,7 +39,26 @@ class CompactedStore:
         return len(self._values)
 
     async def put(self, key: str, value: bytes | None) -> None:
-        """Durably set (or, with ``None``, delete) the value for ``key``."""
+        """Set (or, with ``None``, delete) the value for ``key``: readable at once, durable
+        when this returns, or - inside a consumer batch - when the batch is flushed."""
+        batch = current_batch()
+        if batch is None:
+            await self.put_now(key, value)
+            return
+        self._values_set(key, value)
+
+        def delivered(metadata: RecordMetadata) -> None:
+            self._remember(metadata.partition, key, value)
+
+        batch.write_state(self._topic, key.encode(), value, delivered)
+
+    async def put_now(self, key: str, value: bytes | None) -> None:
+        """Durable when this returns, batch or not: for a record of a side effect that has
+        left the system (an email sent), where waiting for the batch would widen the window
+        in which a crash repeats it."""
+        batch = current_batch()
+        if batch is not None:
+            batch.drop_state(self._topic, key.encode())
         metadata = await self._producer.send_and_wait(self._topic, value, key=key.encode())
         self._remember(metadata.partition, key, value)
 
@@ -78,10 +99,15 @@ class CompactedStore:
                 self._values.pop(key, None)
 
     def _remember(self, partition: int, key: str, value: bytes | None) -> None:
+        self._values_set(key, value)
         keys = self._keys_by_partition.setdefault(partition, set())
         if value is None:
-            self._values.pop(key, None)
             keys.discard(key)
         else:
-            self._values[key] = value
             keys.add(key)
+
+    def _values_set(self, key: str, value: bytes | None) -> None:
+        if value is None:
+            self._values.pop(key, None)
+        else:
+            self._values[key] = value

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from aiokafka import ConsumerRecord
 from google.protobuf.message import DecodeError
 
 from kintsugi.common import metrics
+from kintsugi.common.codec import UndecodableMessage
 from kintsugi.common.kafka import PermanentFailure
 from kintsugi.common.logs import get_logger
 from kintsugi.intake.v1 import intake_pb2
@@ -16,18 +16,22 @@ from services.intake.service import Intake
 log = get_logger(__name__)
 
 
+def decode_request(value: bytes | None) -> intake_pb2.SubmitComplaintRequest:
+    request = intake_pb2.SubmitComplaintRequest()
+    try:
+        request.ParseFromString(value or b"")
+    except DecodeError as error:
+        raise UndecodableMessage(
+            f"not a kintsugi.intake.v1.SubmitComplaintRequest protobuf: {error}"
+        ) from error
+    return request
+
+
 class RawComplaintHandler:
     def __init__(self, intake: Intake) -> None:
         self._intake = intake
 
-    async def __call__(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        request = intake_pb2.SubmitComplaintRequest()
-        try:
-            request.ParseFromString(record.value or b"")
-        except DecodeError as error:
-            raise PermanentFailure(
-                f"not a kintsugi.intake.v1.SubmitComplaintRequest protobuf: {error}"
-            ) from error
+    async def __call__(self, request: intake_pb2.SubmitComplaintRequest) -> None:
         submission = submission_from_request(request)
         try:
             accepted = await self._intake.submit(submission)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka import TopicPartition
 
 from kintsugi.common import metrics
-from kintsugi.common.codec import Event, decode, event_type, new_event
+from kintsugi.common.codec import Event, event_type, new_event
 from kintsugi.common.ids import Cause, derived_id
 from kintsugi.common.kafka import EventPublisher, PermanentFailure
 from kintsugi.common.logs import get_logger
@@ -30,6 +30,9 @@ class StoredCases:
 
     async def save(self, case: Case) -> None:
         await self._store.put(case.complaint_id, case.to_bytes())
+
+    async def save_now(self, case: Case) -> None:
+        await self._store.put_now(case.complaint_id, case.to_bytes())
 
 
 class PublishedNotifications:
@@ -108,12 +111,13 @@ def case_from_received(event: Event) -> Case:
 
 
 class NotifierEventHandler:
+    event_types = frozenset({"received", "classified", "assigned"})
+
     def __init__(self, notifier: Notifier, store: CompactedStore) -> None:
         self._notifier = notifier
         self._store = store
 
-    async def __call__(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        event = decode(record.value)
+    async def __call__(self, event: Event) -> None:
         kind = event_type(event)
         cause = Cause(event.event_id, event.correlation_id)
         if kind == "received":

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka import TopicPartition
 
 from kintsugi.common import metrics
-from kintsugi.common.codec import Event, decode, event_type, new_event
+from kintsugi.common.codec import Event, event_type, new_event
 from kintsugi.common.ids import Cause
 from kintsugi.common.kafka import EventPublisher
 from kintsugi.common.logs import get_logger
@@ -93,12 +93,13 @@ def routing_request(event: Event) -> RoutingRequest:
 
 
 class RouterEventHandler:
+    event_types = frozenset({"classified", "activity"})
+
     def __init__(self, router: Router, store: CompactedStore) -> None:
         self._router = router
         self._store = store
 
-    async def __call__(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        event = decode(record.value)
+    async def __call__(self, event: Event) -> None:
         kind = event_type(event)
         if kind == "classified":
             assignment = await self._router.assign(

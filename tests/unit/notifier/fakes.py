@@ -38,6 +38,9 @@ class InMemoryCases:
         self.saved.append(case)
         self.by_complaint[case.complaint_id] = case
 
+    async def save_now(self, case: Case) -> None:
+        await self.save(case)
+
 
 @dataclass(frozen=True, slots=True)
 class SentEmail:
