@@ -19,6 +19,11 @@ class SlaSettings(ServiceSettings):
     ops_port: int = Field(default=9103, ge=0, le=65535)
     policies_dir: Path = Field(default=SHIPPED_POLICIES, description="YAML policies + calendars")
     tick_interval_s: float = Field(default=1.0, gt=0, description="How often clocks are checked")
+    batch_wait_s: float = Field(
+        default=0.05,
+        gt=0,
+        description="Longest wait for more events before a partial batch is handled",
+    )
     data_dir: Path = Field(default=Path(".local/sla"), description="Faust's local data folder")
     # Faust's own defaults (60 s) keep a crashed worker's partitions unowned for a minute.
     session_timeout_s: float = Field(

@@ -9,7 +9,7 @@ from typing import Any
 import faust
 from aiokafka import AIOKafkaProducer
 
-from kintsugi.common.kafka import DeadLetterPublisher, EventPublisher, make_producer
+from kintsugi.common.kafka import DeadLetterPublisher, make_producer
 from kintsugi.common.logs import configure_logging, get_logger
 from kintsugi.common.ops_server import Health, OpsServer
 from kintsugi.common.progress import (
@@ -37,9 +37,9 @@ class _Producer:
         self._settings = settings
         self.producer: AIOKafkaProducer | None = None
 
-    def publisher(self) -> EventPublisher:
+    def started(self) -> AIOKafkaProducer:
         assert self.producer is not None, "used before the worker started"
-        return EventPublisher(self.producer, self._settings.kafka.topic(COMPLAINT_EVENTS))
+        return self.producer
 
     def dead_letters(self) -> DeadLetterPublisher:
         assert self.producer is not None, "used before the worker started"
@@ -60,7 +60,7 @@ def main() -> None:
         exit_on_bad_configuration("sla", error)
     producer = _Producer(settings)
     runtime = build_runtime(
-        settings, SlaService(policies), producer.publisher, producer.dead_letters, system_clock
+        settings, SlaService(policies), producer.started, producer.dead_letters, system_clock
     )
     app = runtime.app
     health = Health()

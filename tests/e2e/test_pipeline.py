@@ -114,7 +114,7 @@ async def test_complaints_flow_from_grpc_to_an_acknowledgement_email(
             kinds.index(k) for k in ("received", "classified", "assigned", "notification_sent")
         ]
         assert order == sorted(order), kinds
-        assert "clock_started" in kinds
+        assert "clocks_started" in kinds
         stopped = [e.clock_stopped for e in events if event_type(e) == "clock_stopped"]
         assert any(
             s.outcome == clock_pb2.CLOCK_OUTCOME_MET and s.clock.clock_kind == "acknowledgement"

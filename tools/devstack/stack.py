@@ -107,7 +107,7 @@ def _start_prometheus(config: StackConfig) -> None:
     print(f"  prometheus http://127.0.0.1:{PROMETHEUS_PORT} (scrapes all four, Kintsugi alerts)")
 
 
-def _describe(event: Event) -> str | None:
+def _describe(event: Event) -> str | list[str] | None:
     kind = event_type(event)
     if kind == "received":
         r = event.received
@@ -119,10 +119,12 @@ def _describe(event: Event) -> str | None:
     if kind == "assigned":
         a = event.assigned
         return f"assigned       {a.handler_name} ({a.team_name})"
-    if kind == "clock_started":
-        s = event.clock_started
-        due = from_timestamp(s.due_at).strftime("%Y-%m-%d %H:%M UTC")
-        return f"clock started  {s.clock.policy_id}/{s.clock.clock_kind} due {due}"
+    if kind == "clocks_started":
+        lines = []
+        for s in event.clocks_started.clocks:
+            due = from_timestamp(s.due_at).strftime("%Y-%m-%d %H:%M UTC")
+            lines.append(f"clock started  {s.clock.policy_id}/{s.clock.clock_kind} due {due}")
+        return lines
     if kind == "clock_stopped":
         stopped = event.clock_stopped
         outcome = clock_pb2.ClockOutcome.Name(stopped.outcome).removeprefix("CLOCK_OUTCOME_")
@@ -151,11 +153,13 @@ async def _submit_and_follow(config: StackConfig) -> bool:
         async for event in tail.events(ACK_DEADLINE_S):
             if event.complaint_id not in submitted:
                 continue
-            line = _describe(event)
-            if line is None:
+            described = _describe(event)
+            if described is None:
                 continue
             elapsed = time.monotonic() - submitted[event.complaint_id]
-            print(f"  +{elapsed:6.2f}s  {event.complaint_id[:8]}  {line}")
+            lines = [described] if isinstance(described, str) else described
+            for line in lines:
+                print(f"  +{elapsed:6.2f}s  {event.complaint_id[:8]}  {line}")
             if event_type(event) == "notification_sent":
                 acknowledged.add(event.complaint_id)
             elif event_type(event) == "clock_stopped":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from google.protobuf.message import DecodeError, Message
 
@@ -55,6 +56,17 @@ def new_event(
         raise TypeError(f"{type_name} is not an Event payload")
     getattr(event, field).CopyFrom(payload)
     return event
+
+
+def header_value(headers: Any, name: str) -> str | None:
+    """A header's text from a record's headers: (name, value) pairs or a mapping."""
+    if not headers:
+        return None
+    pairs = headers.items() if hasattr(headers, "items") else headers
+    for key, value in pairs:
+        if key == name:
+            return bytes(value).decode(errors="replace")
+    return None
 
 
 def event_type(event: Event) -> str:

@@ -28,6 +28,7 @@ from kintsugi.common.codec import (
     UndecodableMessage,
     encode,
     event_type,
+    header_value,
 )
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.logs import get_logger
@@ -271,7 +272,7 @@ class ConsumerLoop(Generic[M]):
             count += len(records)
             for record in records:
                 if self._wanted is not None:
-                    kind = _header(record, EVENT_TYPE_HEADER)
+                    kind = header_value(record.headers, EVENT_TYPE_HEADER)
                     if kind is not None and kind not in self._wanted:
                         metrics.EVENTS_CONSUMED.labels(record.topic, kind, "skipped").inc()
                         continue
@@ -316,7 +317,7 @@ class ConsumerLoop(Generic[M]):
             await self._handler(decoded[0])
 
         outcome = await handle_or_dead_letter(record, attempt, self._dead_letters, self._retry)
-        kind = _header(record, EVENT_TYPE_HEADER) or "unknown"
+        kind = header_value(record.headers, EVENT_TYPE_HEADER) or "unknown"
         metrics.EVENTS_CONSUMED.labels(record.topic, kind, outcome).inc()
         metrics.EVENT_HANDLING_SECONDS.labels(kind).observe(time.perf_counter() - started)
 
@@ -355,10 +356,3 @@ async def handle_or_dead_letter(
             log.warning("handler_retry", attempt=attempt, error=repr(error))
             await asyncio.sleep(retry.backoff(attempt))
     raise AssertionError("RetryPolicy.attempts must be at least 1")
-
-
-def _header(record: Record, name: str) -> str | None:
-    for key, value in record.headers or ():
-        if key == name:
-            return bytes(value).decode(errors="replace")
-    return None

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import assert_never
 
 from google.protobuf.message import Message
 
 from kintsugi.common.codec import Event, new_event
+from kintsugi.common.ids import derived_id
 from kintsugi.common.timeutil import from_timestamp, to_timestamp
 from kintsugi.common.vocabulary import CHANNEL_NAMES, PURPOSE_NAMES, SEVERITY_NAMES
 from kintsugi.events.v1 import clock_pb2 as cpb
@@ -88,23 +90,56 @@ def milestone_for(event: Event) -> tuple[Milestone, datetime] | None:
     return (milestone, at) if milestone is not None else None
 
 
-def to_event(domain: ClockEvent, recorded_at: datetime, cause: Event | None) -> Event:
-    ref = cpb.ClockRef(
+def to_events(
+    domain_events: Sequence[ClockEvent], recorded_at: datetime, cause: Event | None
+) -> list[Event]:
+    """The envelopes for a transition's clock events; the clocks a complaint starts with
+    travel together in one ``clocks_started`` (its id derived from theirs)."""
+    started = [e for e in domain_events if isinstance(e, ClockStarted)]
+    events = [
+        to_event(e, recorded_at, cause) for e in domain_events if not isinstance(e, ClockStarted)
+    ]
+    if started:
+        first = started[0]
+        together = new_event(
+            complaint_id=first.complaint_id,
+            producer=PRODUCER,
+            event_id=derived_id(*(e.event_id for e in started)),
+            occurred_at=first.occurred_at,
+            recorded_at=recorded_at,
+            causation_id=cause.event_id if cause is not None else "",
+            correlation_id=cause.correlation_id if cause is not None else "",
+            payload=cpb.ClocksStarted(clocks=[_started(e) for e in started]),
+        )
+        events.insert(0, together)
+    return events
+
+
+def _ref(domain: ClockEvent) -> cpb.ClockRef:
+    return cpb.ClockRef(
         clock_id=domain.clock_id,
         policy_id=domain.policy_id,
         clock_kind=domain.clock_kind,
         regulatory=domain.regulatory,
         cycle=domain.cycle,
     )
+
+
+def _started(domain: ClockStarted) -> cpb.ClockStarted:
+    return cpb.ClockStarted(
+        clock=_ref(domain),
+        started_at=to_timestamp(domain.started_at),
+        due_at=to_timestamp(domain.due_at),
+        pausable=domain.pausable,
+    )
+
+
+def to_event(domain: ClockEvent, recorded_at: datetime, cause: Event | None) -> Event:
+    ref = _ref(domain)
     payload: Message
     match domain:
         case ClockStarted():
-            payload = cpb.ClockStarted(
-                clock=ref,
-                started_at=to_timestamp(domain.started_at),
-                due_at=to_timestamp(domain.due_at),
-                pausable=domain.pausable,
-            )
+            payload = _started(domain)
         case ClockRestarted():
             payload = cpb.ClockRestarted(clock=ref, due_at=to_timestamp(domain.due_at))
         case ClockReset():

@@ -1,43 +1,33 @@
 """The SLA runtime on Faust: a changelog-backed table of every complaint's clocks.
 
-- ``clock_keeper`` agent: consumes complaint events; 'classified' starts the clocks,
-  customer notifications are milestones. Events it derives are published *before* the
-  table is written, so a crash repeats events (same ids) rather than losing them.
-- ``tick`` timer: every worker checks the clocks of the partitions it owns (standby
-  replicas are off so a worker holds only what it owns) and publishes warnings/breaches.
-- One lock serialises the two, so a tick can never overwrite a milestone with stale state.
+The rules live in ``ClockKeeper`` (no Faust in it); this module only wires it:
+- the ``clock_keeper`` agent hands it the complaint events a batch at a time (Faust acks
+  the batch's offsets once it has been handled);
+- the ``tick`` timer runs on every worker for the partitions it owns (standby replicas
+  are off, so a worker holds only what it owns);
+- ``explain`` answers ``GET /clocks/{complaint_id}`` from the table.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import faust
-import structlog
 from aiohttp import web
+from aiokafka import AIOKafkaProducer
 
-from kintsugi.common import metrics
-from kintsugi.common.codec import Event, decode, event_type
-from kintsugi.common.kafka import (
-    DeadLetterPublisher,
-    EventPublisher,
-    PermanentFailure,
-    RetryPolicy,
-    handle_or_dead_letter,
-)
+from kintsugi.common.kafka import DeadLetterPublisher
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.logs import get_logger
 from kintsugi.common.timeutil import Clock
 from kintsugi.common.topics import COMPLAINT_EVENTS, COMPLAINT_PARTITIONS
-from services.sla.adapters.events import facts_from, milestone_for, to_event
+from services.sla.adapters.keeper import ClockKeeper
 from services.sla.config import SlaSettings
-from services.sla.domain import ClockEvent, ComplaintFactsError, StateError
-from services.sla.service import Outcome, SlaService
+from services.sla.service import SlaService
 
 log = get_logger(__name__)
 
@@ -71,7 +61,7 @@ def faust_credentials(kafka: KafkaSettings) -> faust.SASLCredentials | faust.SSL
 def build_runtime(
     settings: SlaSettings,
     service: SlaService,
-    publisher: Callable[[], EventPublisher],
+    producer: Callable[[], AIOKafkaProducer],
     dead_letters: Callable[[], DeadLetterPublisher],
     clock: Clock,
 ) -> SlaRuntime:
@@ -92,8 +82,9 @@ def build_runtime(
         key_serializer="raw",
         value_serializer="raw",
     )
+    events_topic_name = settings.kafka.topic(COMPLAINT_EVENTS)
     events_topic = app.topic(
-        settings.kafka.topic(COMPLAINT_EVENTS),
+        events_topic_name,
         key_type=bytes,
         value_type=bytes,
         key_serializer="raw",
@@ -109,100 +100,37 @@ def build_runtime(
         # same partition as that complaint's events (same key, same partition count).
         use_partitioner=True,
     )
-    lock = asyncio.Lock()
-    # When each complaint next needs a tick; rebuilt lazily for keys restored from the
-    # changelog, so a tick deserialises only the complaints that are due.
-    wakeups: dict[bytes, datetime | None] = {}
-    retry = RetryPolicy()
+    keeper = ClockKeeper(service, clocks, producer, events_topic_name, dead_letters, clock)
     started = asyncio.Event()
-
-    async def publish(outcome_events: list[ClockEvent], cause: Event | None) -> None:
-        if not outcome_events:
-            return
-        now = clock()
-        await publisher().publish(*(to_event(e, now, cause) for e in outcome_events))
-        for e in outcome_events:
-            metrics.CLOCK_TRANSITIONS.labels(e.policy_id, e.clock_kind, e.transition).inc()
-            if e.transition == "started":
-                metrics.CLOCKS_STARTED.labels(e.policy_id, e.clock_kind).inc()
-
-    async def apply(
-        key: bytes, compute: Callable[[bytes | None], Outcome], cause: Event | None
-    ) -> None:
-        async with lock:
-            before = clocks.get(key)
-            outcome = compute(before)
-            await publish(outcome.events, cause)
-            if outcome.state is not None and outcome.state != before:
-                clocks[key] = outcome.state
-            wakeups[key] = outcome.next_wakeup
-
-    async def handle(value: bytes | None) -> None:
-        event = decode(value)
-        try:
-            await handle_event(event)
-        except (ComplaintFactsError, StateError) as error:
-            raise PermanentFailure(str(error)) from error  # retrying cannot fix the data
-
-    async def handle_event(event: Event) -> None:
-        key = event.complaint_id.encode()
-        kind = event_type(event)
-        if kind == "classified":
-            facts = facts_from(event)
-            await apply(key, lambda before: service.start(facts, before), event)
-            log.info("clocks_started", complaint_id=event.complaint_id)
-            return
-        milestone = milestone_for(event)
-        if milestone is not None:
-            which, at = milestone
-            await apply(key, lambda before: service.milestone(before, which, at), event)
 
     @app.agent(events_topic)
     async def clock_keeper(stream: Any) -> None:
         await started.wait()  # the producer our events go out on is running
-        async for message_event in stream.events():
-            message = message_event.message
-            complaint_id = (message.key or b"").decode(errors="replace")
-            with structlog.contextvars.bound_contextvars(complaint_id=complaint_id):
-                outcome = await handle_or_dead_letter(
-                    message, functools.partial(handle, message.value), dead_letters(), retry
-                )
-            metrics.EVENTS_CONSUMED.labels(message.topic, "complaint_event", outcome).inc()
+        # take_events acks a batch's offsets only after the loop body has handled it.
+        async for batch in stream.take_events(settings.consumer_max_records, settings.batch_wait_s):
+            await keeper.handle_batch([event.message for event in batch])
 
     @app.timer(interval=settings.tick_interval_s)
     async def tick() -> None:
         if app.rebalancing or not started.is_set():
             return
-        now = clock()
-        held = set(clocks.keys())
-        for gone in wakeups.keys() - held:  # partitions handed to another worker
-            del wakeups[gone]
-        for key in held - wakeups.keys():
-            wakeups[key] = service.next_wakeup(clocks[key])
-        due = [key for key, at in wakeups.items() if at is not None and at <= now]
-        for key in due:
-            await apply(key, lambda before: _tick(service, before, now), None)
-        metrics.CLOCKS_OPEN.set(sum(at is not None for at in wakeups.values()))
+        await keeper.tick()
 
     async def explain(request: web.Request) -> web.Response:
         complaint_id = request.match_info["complaint_id"]
-        state = clocks.get(complaint_id.encode())
-        if state is None:
-            return web.json_response(
-                {"error": f"no clocks for complaint {complaint_id} on this worker"}, status=404
-            )
         at = clock()
         if "at" in request.query:  # "what will it read on Friday?"
             try:
                 at = _aware_instant(request.query["at"])
             except ValueError as error:
                 return web.json_response({"error": f"at: {error}"}, status=400)
+        explanation = keeper.explain(complaint_id, at)
+        if explanation is None:
+            return web.json_response(
+                {"error": f"no clocks for complaint {complaint_id} on this worker"}, status=404
+            )
         return web.json_response(
-            {
-                "complaint_id": complaint_id,
-                "at": at.isoformat(),
-                "clocks": service.explain(state, at),
-            }
+            {"complaint_id": complaint_id, "at": at.isoformat(), "clocks": explanation}
         )
 
     return SlaRuntime(app=app, explain_route=explain, started=started)
@@ -213,9 +141,3 @@ def _aware_instant(text: str) -> datetime:
     if instant.tzinfo is None:
         raise ValueError("an ISO 8601 instant with its UTC offset, e.g. 2026-12-18T16:58:00+00:00")
     return instant
-
-
-def _tick(service: SlaService, before: bytes | None, now: Any) -> Outcome:
-    if before is None:
-        return Outcome(None, [])
-    return service.tick(before, now)

@@ -54,6 +54,7 @@ def an_event(payload: Message | None = None, **changes: str) -> Event:
         (pb.ComplaintAssigned(handler_id="ann"), "assigned"),
         (pb.ActivityRecorded(), "activity"),
         (cpb.ClockStarted(), "clock_started"),
+        (cpb.ClocksStarted(clocks=[cpb.ClockStarted()]), "clocks_started"),
         (cpb.ClockBreached(), "clock_breached"),
         (cpb.Escalated(), "escalated"),
         (npb.NotificationSent(signed_by="Mei Chen"), "notification_sent"),

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from google.protobuf.message import Message
 
 from kintsugi.common.codec import Event, event_type, new_event
+from kintsugi.common.timeutil import from_timestamp, to_timestamp
 from kintsugi.events.v1 import clock_pb2 as cpb
 from kintsugi.events.v1 import complaint_pb2 as pb
 from kintsugi.events.v1 import notification_pb2 as npb
-from services.sla.adapters.events import facts_from, milestone_for, to_event
+from services.sla.adapters.events import facts_from, milestone_for, to_event, to_events
 from services.sla.domain import ComplaintClocks, Milestone, PolicySet
 
 AT = datetime(2026, 12, 18, 16, 58, tzinfo=UTC)
@@ -125,6 +126,48 @@ def test_every_clock_transition_of_a_complaint_translates_to_a_complaint_event()
 
 
 def _stamp(at: datetime):
-    from kintsugi.common.timeutil import to_timestamp
-
     return to_timestamp(at)
+
+
+def _classified(regime: str, jurisdiction: str) -> Event:
+    return _event(
+        pb.ComplaintClassified(
+            category="fees",
+            severity=pb.SEVERITY_MEDIUM,
+            regime=regime,
+            jurisdiction=jurisdiction,
+            channel=pb.CHANNEL_EMAIL,
+            received_at=_stamp(AT),
+        )
+    )
+
+
+def test_the_clocks_a_complaint_starts_with_travel_in_one_event_with_a_derived_id() -> None:
+    policies = PolicySet.default()
+    classified = _classified("uk-fca-disp", "GB-ENG")
+    _, started = ComplaintClocks.start(facts_from(classified), policies)
+    assert len(started) > 1
+
+    events = to_events(started, AT, classified)
+    again = to_events(started, AT + timedelta(hours=1), classified)
+
+    assert [event_type(e) for e in events] == ["clocks_started"]
+    together = events[0].clocks_started
+    assert [c.clock.clock_id for c in together.clocks] == [s.clock_id for s in started]
+    assert [from_timestamp(c.due_at) for c in together.clocks] == [s.due_at for s in started]
+    assert events[0].causation_id == classified.event_id
+    assert again[0].event_id == events[0].event_id  # a replay repeats the same id
+
+
+def test_other_transitions_keep_one_event_each_after_the_started_clocks() -> None:
+    policies = PolicySet.default()
+    classified = _classified("uk-fca-disp", "GB-ENG")
+    clocks, started = ComplaintClocks.start(facts_from(classified), policies)
+    acknowledged = clocks.on_milestone(Milestone.ACKNOWLEDGED, AT, policies)
+
+    events = to_events([*started, *acknowledged], AT, classified)
+
+    assert event_type(events[0]) == "clocks_started"
+    assert [event_type(e) for e in events[1:]] == [
+        event_type(to_event(t, AT, classified)) for t in acknowledged
+    ]

@@ -83,6 +83,10 @@ Global___ClockRef: _TypeAlias = ClockRef  # noqa: Y015
 
 @_typing.final
 class ClockStarted(_message.Message):
+    """One clock of a ClocksStarted event. (Emitted on its own, as the envelope's
+    clock_started, only by versions before ClocksStarted; readers of old logs accept both.)
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     CLOCK_FIELD_NUMBER: _builtins.int
@@ -114,6 +118,30 @@ class ClockStarted(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ClockStarted: _TypeAlias = ClockStarted  # noqa: Y015
+
+@_typing.final
+class ClocksStarted(_message.Message):
+    """Every clock a complaint got, started together from its receipt time: one event per
+    complaint rather than one per clock, since every consumer reads every event.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CLOCKS_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def clocks(self) -> _containers.RepeatedCompositeFieldContainer[Global___ClockStarted]: ...
+    def __init__(
+        self,
+        *,
+        clocks: _abc.Iterable[Global___ClockStarted] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clocks", b"clocks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ClocksStarted: _TypeAlias = ClocksStarted  # noqa: Y015
 
 @_typing.final
 class ClockPaused(_message.Message):
