@@ -24,6 +24,13 @@ async def serve(edges: Edges, stop: asyncio.Event, *, settings: IntakeSettings) 
     edges.health.add_check("grpc", lambda: grpc_server.serving)
     await grpc_server.start()
     log.info("grpc_serving", port=grpc_server.port)
+
+    async def drain_grpc() -> None:
+        await stop.wait()
+        await grpc_server.stop(settings.shutdown_grace_s)
+
+    # Both drain at once, within one grace period (the pod's termination budget).
+    draining = asyncio.create_task(drain_grpc())
     try:
         if settings.consume_raw_topic:
             raw = edges.consumer(
@@ -32,11 +39,12 @@ async def serve(edges: Edges, stop: asyncio.Event, *, settings: IntakeSettings) 
                 decode=decode_request,
                 key_log_field="source_reference",
             )
-            await run_consumer(raw, stop)
+            await run_consumer(raw, stop, settings.shutdown_grace_s)
         else:
             await stop.wait()
     finally:
-        await grpc_server.stop(settings.shutdown_grace_s)
+        stop.set()
+        await draining
 
 
 def main() -> None:

@@ -38,7 +38,7 @@ async def serve(edges: Edges, stop: asyncio.Event, *, settings: NotifierSettings
     )
     handler = NotifierEventHandler(notifier, store)
     consumer = edges.event_consumer(handler)
-    await run_consumer(consumer, stop)
+    await run_consumer(consumer, stop, edges.settings.shutdown_grace_s)
 
 
 def main() -> None:

@@ -28,7 +28,7 @@ async def serve(edges: Edges, stop: asyncio.Event, *, directory: Directory) -> N
     handler = RouterEventHandler(router, store)
     # The owner chosen is stored before it is announced (decision 3).
     consumer = edges.event_consumer(handler, flush_order=FlushOrder.STATE_FIRST)
-    await run_consumer(consumer, stop)
+    await run_consumer(consumer, stop, edges.settings.shutdown_grace_s)
 
 
 def main() -> None:

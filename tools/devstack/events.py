@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
@@ -21,6 +22,7 @@ class TopicTail:
         )
         self._topic = topic
         self._from_start = from_start
+        self._fetched: deque[ConsumerRecord[bytes, bytes]] = deque()
 
     async def __aenter__(self) -> TopicTail:
         await self._consumer.start()
@@ -41,12 +43,16 @@ class TopicTail:
         await self._consumer.stop()
 
     async def records(self, timeout_s: float) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
+        """Records in fetch order; a caller that stops early and asks again resumes with
+        the rest of the fetched batch, not after it."""
         deadline = time.monotonic() + timeout_s
         while (remaining := deadline - time.monotonic()) > 0:
-            batches = await self._consumer.getmany(timeout_ms=int(min(remaining, 0.5) * 1000))
-            for records in batches.values():
-                for record in records:
-                    yield record
+            if not self._fetched:
+                batches = await self._consumer.getmany(timeout_ms=int(min(remaining, 0.5) * 1000))
+                for records in batches.values():
+                    self._fetched.extend(records)
+            while self._fetched:
+                yield self._fetched.popleft()
 
     async def events(self, timeout_s: float) -> AsyncIterator[Event]:
         """Decodable events only: what is not an Event is the dead-letter path's business."""

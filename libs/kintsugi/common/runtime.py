@@ -136,12 +136,27 @@ async def _run(name: str, settings: ServiceSettings, body: ServiceBody) -> None:
         log.info("stopped")
 
 
-async def run_consumer(loop: ConsumerLoop[Any], stop: asyncio.Event) -> None:
-    """Consume until stopped; the batch in hand is finished and committed first."""
+async def run_consumer(loop: ConsumerLoop[Any], stop: asyncio.Event, grace_s: float) -> None:
+    """Consume until stopped; the batch in hand is finished and committed first, if that
+    takes no longer than ``grace_s`` (else it is abandoned uncommitted: the partitions'
+    next owner handles it again, with the same ids)."""
     await loop.start()
+    running = asyncio.create_task(loop.run(stop))
+    stopping = asyncio.create_task(stop.wait())
     try:
-        await loop.run(stop)
+        await asyncio.wait([running, stopping], return_when=asyncio.FIRST_COMPLETED)
+        if not running.done():
+            await asyncio.wait([running], timeout=grace_s)
+        if running.done():
+            running.result()  # a consumer that failed fails the service
+        else:
+            get_logger("runtime").warning("batch_abandoned_at_shutdown", grace_s=grace_s)
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
     finally:
+        stopping.cancel()
+        running.cancel()
         await loop.stop()
 
 
