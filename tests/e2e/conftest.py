@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,3 +93,9 @@ async def stack(
         # Tests restart services: stop whichever process holds each name now.
         for process in stack.processes.values():
             await asyncio.to_thread(process.stop)
+
+
+@pytest.fixture
+def began() -> float:
+    """When the test began (epoch seconds): where it starts reading the shared topics."""
+    return time.time()

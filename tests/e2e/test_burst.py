@@ -60,7 +60,7 @@ async def _kill_and_restart(stack: Stack, name: str) -> None:
 
 
 async def test_a_burst_survives_a_kill_of_every_service_mid_batch(
-    stack: Stack, unique: str
+    stack: Stack, unique: str, began: float
 ) -> None:
     emails = await _publish_burst(stack, unique)
     seen: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
@@ -82,7 +82,8 @@ async def test_a_burst_survives_a_kill_of_every_service_mid_batch(
 
     supervisor = asyncio.create_task(supervise())
     try:
-        async with TopicTail(stack.kafka, stack.kafka.topic(COMPLAINT_EVENTS)) as tail:
+        topic = stack.kafka.topic(COMPLAINT_EVENTS)
+        async with TopicTail(stack.kafka, topic, since=began) as tail:
             async for event in tail.events(BURST_TIMEOUT_S):
                 if event.complaint_id in emails:
                     record(event)

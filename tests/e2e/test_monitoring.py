@@ -19,7 +19,7 @@ pytestmark = pytest.mark.skipif(
 
 
 async def test_prometheus_scrapes_every_service_and_sees_complaints_flow(
-    stack: Stack, unique: str, tmp_path
+    stack: Stack, unique: str, tmp_path, began: float
 ) -> None:
     server = prometheus.start_prometheus(stack.config.ops_ports, free_port(), tmp_path)
     try:
@@ -27,7 +27,7 @@ async def test_prometheus_scrapes_every_service_and_sees_complaints_flow(
         response = await stack.intake.SubmitComplaint(
             complaint(unique, f"prom-{unique}@example.com"), timeout=10
         )
-        await journeys(stack, {response.complaint_id})
+        await journeys(stack, {response.complaint_id}, since=began)
 
         def scraped() -> tuple[dict[str, str], float]:
             up = {r["metric"]["job"]: r["value"][1] for r in server.query("up")}

@@ -59,7 +59,7 @@ def acknowledged(events: list[Event]) -> bool:
     )
 
 
-async def journeys(stack: Stack, complaint_ids: set[str]) -> dict[str, list[Event]]:
+async def journeys(stack: Stack, complaint_ids: set[str], since: float) -> dict[str, list[Event]]:
     """Each complaint's events, once every one has been acknowledged and its clock met.
 
     Meanwhile the stack is supervised as Kubernetes would: a service whose liveness probe
@@ -77,7 +77,8 @@ async def journeys(stack: Stack, complaint_ids: set[str]) -> dict[str, list[Even
 
     supervisor = asyncio.create_task(supervise())
     try:
-        async with TopicTail(stack.kafka, stack.kafka.topic(COMPLAINT_EVENTS)) as t:
+        topic = stack.kafka.topic(COMPLAINT_EVENTS)
+        async with TopicTail(stack.kafka, topic, since=since) as t:
             async for event in t.events(JOURNEY_TIMEOUT_S):
                 if event.complaint_id in complaint_ids:
                     by_complaint[event.complaint_id].append(event)
@@ -89,7 +90,7 @@ async def journeys(stack: Stack, complaint_ids: set[str]) -> dict[str, list[Even
 
 
 async def test_complaints_flow_from_grpc_to_an_acknowledgement_email(
-    stack: Stack, unique: str
+    stack: Stack, unique: str, began: float
 ) -> None:
     requests = [
         complaint(f"{unique}-uk", f"uk-{unique}@example.com", "GB-ENG"),
@@ -104,7 +105,7 @@ async def test_complaints_flow_from_grpc_to_an_acknowledgement_email(
     responses = [await stack.intake.SubmitComplaint(r, timeout=10) for r in requests]
     ids = {r.complaint_id for r in responses}
 
-    timeline = await journeys(stack, ids)
+    timeline = await journeys(stack, ids, since=began)
 
     for request, response in zip(requests, responses, strict=True):
         events = timeline[response.complaint_id]
@@ -134,10 +135,12 @@ async def test_complaints_flow_from_grpc_to_an_acknowledgement_email(
         assert mail["X-Kintsugi-Complaint-Id"] == response.complaint_id
 
 
-async def test_a_resubmitted_complaint_is_acknowledged_only_once(stack: Stack, unique: str) -> None:
+async def test_a_resubmitted_complaint_is_acknowledged_only_once(
+    stack: Stack, unique: str, began: float
+) -> None:
     email = f"twice-{unique}@example.com"
     first = await stack.intake.SubmitComplaint(complaint(unique, email), timeout=10)
-    await journeys(stack, {first.complaint_id})
+    await journeys(stack, {first.complaint_id}, since=began)
     again = await stack.intake.SubmitComplaint(complaint(unique, email), timeout=10)
     assert again.complaint_id == first.complaint_id
 
@@ -145,16 +148,16 @@ async def test_a_resubmitted_complaint_is_acknowledged_only_once(stack: Stack, u
     later = await stack.intake.SubmitComplaint(
         complaint(f"{unique}-later", f"later-{unique}@example.com"), timeout=10
     )
-    await journeys(stack, {later.complaint_id})
+    await journeys(stack, {later.complaint_id}, since=began)
     assert len(stack.mailbox.to(email)) == 1
 
 
 async def test_notifier_stops_gracefully_and_catches_up_without_resending(
-    stack: Stack, unique: str
+    stack: Stack, unique: str, began: float
 ) -> None:
     before = complaint(f"{unique}-before", f"before-{unique}@example.com")
     first = await stack.intake.SubmitComplaint(before, timeout=10)
-    await journeys(stack, {first.complaint_id})
+    await journeys(stack, {first.complaint_id}, since=began)
 
     notifier = stack.processes["notifier"]
     notifier.process.send_signal(signal.SIGTERM)
@@ -165,14 +168,14 @@ async def test_notifier_stops_gracefully_and_catches_up_without_resending(
     during = complaint(f"{unique}-during", f"during-{unique}@example.com")
     second = await stack.intake.SubmitComplaint(during, timeout=10)
     await asyncio.to_thread(stack.restart, "notifier")
-    await journeys(stack, {second.complaint_id})
+    await journeys(stack, {second.complaint_id}, since=began)
 
     assert len(stack.mailbox.to(during.customer.email)) == 1
     assert len(stack.mailbox.to(before.customer.email)) == 1
 
 
 async def test_an_unreadable_event_is_dead_lettered_by_every_consumer(
-    stack: Stack, unique: str
+    stack: Stack, unique: str, began: float
 ) -> None:
     producer = make_producer(stack.kafka, "e2e")
     await producer.start()
@@ -191,7 +194,7 @@ async def test_an_unreadable_event_is_dead_lettered_by_every_consumer(
         f"{stack.config.topic_prefix}kintsugi-sla",
     }
     while time.monotonic() < deadline and not expected <= groups:
-        async with TopicTail(stack.kafka, stack.kafka.topic(DEAD_LETTERS)) as t:
+        async with TopicTail(stack.kafka, stack.kafka.topic(DEAD_LETTERS), since=began) as t:
             async for record in t.records(timeout_s=2):
                 letter = DeadLetter()
                 letter.ParseFromString(record.value)
@@ -202,7 +205,7 @@ async def test_an_unreadable_event_is_dead_lettered_by_every_consumer(
 
 
 async def test_complaints_published_on_the_raw_topic_are_taken_in_or_dead_lettered(
-    stack: Stack, unique: str
+    stack: Stack, unique: str, began: float
 ) -> None:
     valid = complaint(f"{unique}-raw", f"raw-{unique}@example.com")
     invalid = complaint(f"{unique}-raw-bad", f"raw-bad-{unique}@example.com")
@@ -218,11 +221,11 @@ async def test_complaints_published_on_the_raw_topic_are_taken_in_or_dead_letter
     finally:
         await producer.stop()
 
-    await journeys(stack, {complaint_id_for("e2e", valid.source_reference)})
+    await journeys(stack, {complaint_id_for("e2e", valid.source_reference)}, since=began)
     assert len(stack.mailbox.to(valid.customer.email)) == 1
 
     reasons: list[str] = []
-    async with TopicTail(stack.kafka, stack.kafka.topic(DEAD_LETTERS)) as t:
+    async with TopicTail(stack.kafka, stack.kafka.topic(DEAD_LETTERS), since=began) as t:
         async for record in t.records(timeout_s=JOURNEY_TIMEOUT_S):
             letter = DeadLetter()
             letter.ParseFromString(record.value)
@@ -233,7 +236,7 @@ async def test_complaints_published_on_the_raw_topic_are_taken_in_or_dead_letter
 
 
 async def test_an_unacknowledged_complaint_breaches_its_clock_and_the_sla_explains_why(
-    stack: Stack, unique: str
+    stack: Stack, unique: str, began: float
 ) -> None:
     # No SMS sender exists yet, so nothing will stop the acknowledgement clock; received
     # 20 minutes ago, the 15-minute internal target is already missed.
@@ -244,7 +247,8 @@ async def test_an_unacknowledged_complaint_breaches_its_clock_and_the_sla_explai
     response = await stack.intake.SubmitComplaint(request, timeout=10)
 
     events: list[Event] = []
-    async with TopicTail(stack.kafka, stack.kafka.topic(COMPLAINT_EVENTS)) as t:
+    topic = stack.kafka.topic(COMPLAINT_EVENTS)
+    async with TopicTail(stack.kafka, topic, since=began) as t:
         async for event in t.events(JOURNEY_TIMEOUT_S):
             if event.complaint_id != response.complaint_id:
                 continue
@@ -288,10 +292,10 @@ def _explain(stack: Stack, complaint_id: str, at: str = "") -> dict[str, dict[st
     return {clock["clock_id"]: clock for clock in body["clocks"]}
 
 
-async def test_clocks_survive_an_sla_restart(stack: Stack, unique: str) -> None:
+async def test_clocks_survive_an_sla_restart(stack: Stack, unique: str, began: float) -> None:
     request = complaint(unique, f"restart-{unique}@example.com")
     response = await stack.intake.SubmitComplaint(request, timeout=10)
-    await journeys(stack, {response.complaint_id})
+    await journeys(stack, {response.complaint_id}, since=began)
     before = await asyncio.to_thread(_explain, stack, response.complaint_id)
 
     sla = stack.processes["sla"]
@@ -313,7 +317,7 @@ async def test_clocks_survive_an_sla_restart(stack: Stack, unique: str) -> None:
 
 
 async def test_killing_router_and_sla_mid_flow_loses_nothing_and_doubles_nothing(
-    stack: Stack, unique: str
+    stack: Stack, unique: str, began: float
 ) -> None:
     requests = [complaint(f"{unique}-{n}", f"kill-{n}-{unique}@example.com") for n in range(8)]
     submitted = asyncio.gather(*(stack.intake.SubmitComplaint(r, timeout=10) for r in requests))
@@ -324,7 +328,7 @@ async def test_killing_router_and_sla_mid_flow_loses_nothing_and_doubles_nothing
         await asyncio.to_thread(stack.processes[name].process.wait, 10)
         await asyncio.to_thread(stack.restart, name)
 
-    timeline = await journeys(stack, {r.complaint_id for r in responses})
+    timeline = await journeys(stack, {r.complaint_id for r in responses}, since=began)
 
     for request, response in zip(requests, responses, strict=True):
         events = timeline[response.complaint_id]

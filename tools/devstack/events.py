@@ -14,14 +14,24 @@ from kintsugi.common.kafka_settings import KafkaSettings
 
 
 class TopicTail:
-    """All partitions of one topic, from the start or from 'now', without a consumer group."""
+    """All partitions of one topic, without a consumer group: from the start, from 'now'
+    (``from_start=False``), or from the first record appended at or after ``since``
+    (epoch seconds) — a test that reads only its own era does not scan the whole session's
+    backlog on a shared topic."""
 
-    def __init__(self, kafka: KafkaSettings, topic: str, from_start: bool = True) -> None:
+    def __init__(
+        self,
+        kafka: KafkaSettings,
+        topic: str,
+        from_start: bool = True,
+        since: float | None = None,
+    ) -> None:
         self._consumer = AIOKafkaConsumer(
             **kafka.client_options(), enable_auto_commit=False, group_id=None
         )
         self._topic = topic
         self._from_start = from_start
+        self._since = since
         self._fetched: deque[ConsumerRecord[bytes, bytes]] = deque()
 
     async def __aenter__(self) -> TopicTail:
@@ -31,7 +41,17 @@ class TopicTail:
             await self._consumer.stop()
             raise LookupError(f"topic {self._topic} does not exist")
         self._consumer.assign(tps)
-        if self._from_start:
+        if self._since is not None:
+            found = await self._consumer.offsets_for_times(
+                {tp: int(self._since * 1000) for tp in tps}
+            )
+            for tp, offset in found.items():
+                if offset is None:  # nothing that recent yet: start at the end, pinned
+                    await self._consumer.seek_to_end(tp)
+                    await self._consumer.position(tp)
+                else:
+                    self._consumer.seek(tp, offset.offset)
+        elif self._from_start:
             await self._consumer.seek_to_beginning(*tps)
         else:
             await self._consumer.seek_to_end(*tps)
