@@ -46,8 +46,8 @@ proto-check: $(VENV)/.installed  ## fail if generated code drifted from protos/
 prometheus-tools:
 	@command -v promtool >/dev/null && command -v prometheus >/dev/null || { \
 	  echo "installing Debian's prometheus package (promtool, prometheus)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	    apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+	  apt-get -o DPkg::Lock::Timeout=300 update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends prometheus >/dev/null; }
 
 lint: install prometheus-tools  ## buf lint, generated-code drift, ruff, mypy, alert rules
 	npx --no-install buf lint
@@ -96,8 +96,11 @@ test: lint k8s-check  ## lint, render manifests, then unit, integration (real Ka
 test-unit: install
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
-bench: $(VENV)/.installed  ## micro-benchmarks with same-run baselines; writes bench-report.md
-	$(PY) bench/sla_clocks.py $(BENCH_ARGS) | tee bench-report.md
+BENCH_E2E_ARGS ?=
+bench: kafka  ## benchmarks with same-run baselines (domain, end to end); writes bench-report.md
+	{ $(PY) -m bench.sla_clocks $(BENCH_ARGS); echo; \
+	  $(PY) -m bench.e2e_throughput $(BENCH_E2E_ARGS) --json bench-report-e2e.json; \
+	} | tee bench-report.md
 
 clean: down
 	rm -rf $(VENV) $(TOOLS) node_modules .local tools/kafka/target
