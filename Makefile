@@ -16,7 +16,7 @@ KUSTOMIZE   := $(TOOLS)/bin/kustomize
 TOPICS_MANIFEST := deploy/k8s/components/strimzi-topics/topics.yaml
 
 .PHONY: help install proto proto-check lint test test-unit test-integration test-e2e \
-        kafka kafka-down topics up down bench clean k8s-topics k8s-check prometheus-tools
+        kafka kafka-down topics up down bench clean k8s-topics k8s-check prometheus-tools ghz
 
 help:  ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -96,9 +96,18 @@ test: lint k8s-check  ## lint, render manifests, then unit, integration (real Ka
 test-unit: install
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
+GHZ_VERSION := v0.121.0
+GHZ         := $(TOOLS)/bin/ghz
+$(GHZ):
+	GOBIN=$(abspath $(TOOLS))/bin go install github.com/bojand/ghz/cmd/ghz@$(GHZ_VERSION)
+
+ghz: $(GHZ)  ## install the gRPC load generator (Go proxy)
+
 BENCH_E2E_ARGS ?=
-bench: kafka  ## benchmarks with same-run baselines (domain, end to end); writes bench-report.md
+BENCH_GRPC_ARGS ?=
+bench: kafka $(GHZ)  ## benchmarks with same-run baselines (domain, gRPC, end to end); writes bench-report.md
 	{ $(PY) -m bench.sla_clocks $(BENCH_ARGS); echo; \
+	  $(PY) -m bench.intake_grpc $(BENCH_GRPC_ARGS) --json bench-report-grpc.json; echo; \
 	  $(PY) -m bench.e2e_throughput $(BENCH_E2E_ARGS) --json bench-report-e2e.json; \
 	} | tee bench-report.md
 
