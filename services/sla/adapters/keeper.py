@@ -147,7 +147,10 @@ class ClockKeeper:
         if milestone is not None:
             which, at = milestone
             await self._apply(
-                key, lambda before: self._service.milestone(before, which, at), event, changes
+                key,
+                lambda before: self._service.milestone(before, which, at, event.event_id),
+                event,
+                changes,
             )
 
     async def _tick_all(self, due: list[bytes], now: datetime, changes: dict[bytes, bytes]) -> None:
@@ -172,7 +175,7 @@ class ClockKeeper:
         if not clock_events:
             return
         publisher = EventPublisher(self._producer(), self._events_topic)
-        await publisher.publish(*to_events(clock_events, self._clock(), cause))
+        await publisher.publish(*to_events(clock_events, cause))
         for e in clock_events:
             metrics.CLOCK_TRANSITIONS.labels(e.policy_id, e.clock_kind, e.transition).inc()
             if e.transition == "started":
