@@ -68,7 +68,7 @@ def main() -> None:
         health,
         settings.ops_host,
         settings.ops_port,
-        extra_routes=[("GET", "/clocks/{complaint_id}", runtime.explain_route)],
+        extra_routes=[("GET", "/clocks/{complaint_id}", runtime.explain.handle)],
     )
     health.add_check("worker_started", runtime.started.is_set)
     health.add_check("not_rebalancing", lambda: not app.rebalancing)

@@ -1,11 +1,14 @@
 """The SLA runtime on Faust: a changelog-backed table of every complaint's clocks.
 
-The rules live in ``ClockKeeper`` (no Faust in it); this module only wires it:
-- the ``clock_keeper`` agent hands it the complaint events a batch at a time (Faust acks
-  the batch's offsets once it has been handled);
-- the ``tick`` timer runs on every worker for the partitions it owns (standby replicas
-  are off, so a worker holds only what it owns);
-- ``explain`` answers ``GET /clocks/{complaint_id}`` from the table.
+The rules live in ``ClockKeeper`` (no Faust in it) and ``ExplainApi``; this module only
+wires them, one named piece each:
+- ``make_app``: the Faust app (store, standby replicas, producer and consumer settings);
+- ``declare_clock_table``: the table, co-partitioned with the events topic;
+- the ``clock_keeper`` agent hands the keeper complaint events a batch at a time (Faust
+  acks a batch's offsets once it has been handled);
+- the ``tick`` timer runs on every worker, for the partitions it owns (no leader-only
+  work): it first tells the keeper which partitions those are, so the due-time index
+  follows every rebalance, then fires what is due.
 """
 
 from __future__ import annotations
@@ -13,11 +16,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import faust
-from aiohttp import web
 from aiokafka import AIOKafkaProducer
 
 from kintsugi.common.kafka import DeadLetterPublisher
@@ -25,17 +26,21 @@ from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.logs import get_logger
 from kintsugi.common.timeutil import Clock
 from kintsugi.common.topics import COMPLAINT_EVENTS, COMPLAINT_PARTITIONS
+from services.sla.adapters.explain_api import ExplainApi
 from services.sla.adapters.keeper import ClockKeeper
 from services.sla.config import SlaSettings
 from services.sla.service import SlaService
 
 log = get_logger(__name__)
 
+CLOCK_TABLE = "clocks"
+
 
 @dataclass
 class SlaRuntime:
     app: faust.App
-    explain_route: Callable[[web.Request], Any]
+    keeper: ClockKeeper
+    explain: ExplainApi
     started: asyncio.Event
 
 
@@ -58,23 +63,19 @@ def faust_credentials(kafka: KafkaSettings) -> faust.SASLCredentials | faust.SSL
     return None
 
 
-def build_runtime(
-    settings: SlaSettings,
-    service: SlaService,
-    producer: Callable[[], AIOKafkaProducer],
-    dead_letters: Callable[[], DeadLetterPublisher],
-    clock: Clock,
-) -> SlaRuntime:
-    app = faust.App(
+def make_app(settings: SlaSettings) -> faust.App:
+    return faust.App(
         settings.app_id,
         broker=faust_broker(settings.kafka.bootstrap_servers),
         broker_credentials=faust_credentials(settings.kafka),
-        store="memory://",
+        store=settings.store_url,
         datadir=str(settings.data_dir),
         web_enabled=False,
         topic_partitions=COMPLAINT_PARTITIONS,
         topic_replication_factor=settings.kafka.topic_replication_factor,
-        table_standby_replicas=0,
+        # A standby keeps a warm copy of another worker's partitions, so a failover
+        # need not wait for a restore from the changelog.
+        table_standby_replicas=settings.standby_replicas,
         producer_acks=-1,
         # Changelog writes arrive one table key at a time; lingering 5 ms batches them
         # into a few produce requests per flush instead of one each (as make_producer does).
@@ -85,16 +86,11 @@ def build_runtime(
         key_serializer="raw",
         value_serializer="raw",
     )
-    events_topic_name = settings.kafka.topic(COMPLAINT_EVENTS)
-    events_topic = app.topic(
-        events_topic_name,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-    )
-    clocks = app.Table(
-        "clocks",
+
+
+def declare_clock_table(app: faust.App) -> Any:
+    return app.Table(
+        CLOCK_TABLE,
         default=None,
         key_type=bytes,
         value_type=bytes,
@@ -103,7 +99,50 @@ def build_runtime(
         # same partition as that complaint's events (same key, same partition count).
         use_partitioner=True,
     )
-    keeper = ClockKeeper(service, clocks, producer, events_topic_name, dead_letters, clock)
+
+
+def changelog_topic_name(settings: SlaSettings) -> str:
+    """Faust's name for the clock table's changelog (declared in topics.py as well)."""
+    return f"{settings.app_id}-{CLOCK_TABLE}-changelog"
+
+
+def owned_partitions(app: faust.App, topic: str) -> set[int]:
+    """The partitions of `topic` this worker actively owns (standbys are not ticked)."""
+    return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
+
+
+def table_ready(app: faust.App) -> bool:
+    """Not rebalancing and the table restored: the table holds what the worker owns."""
+    recovery = cast(Any, app.tables).recovery  # not on Faust's TableManagerT protocol
+    return not app.rebalancing and bool(recovery.completed.is_set())
+
+
+def build_runtime(
+    settings: SlaSettings,
+    service: SlaService,
+    producer: Callable[[], AIOKafkaProducer],
+    dead_letters: Callable[[], DeadLetterPublisher],
+    clock: Clock,
+) -> SlaRuntime:
+    app = make_app(settings)
+    events_topic_name = settings.kafka.topic(COMPLAINT_EVENTS)
+    events_topic = app.topic(
+        events_topic_name,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+    keeper = ClockKeeper(
+        service,
+        declare_clock_table(app),
+        producer,
+        events_topic_name,
+        dead_letters,
+        clock,
+        partitions=COMPLAINT_PARTITIONS,
+        tick_chunk=settings.tick_chunk,
+    )
     started = asyncio.Event()
 
     @app.agent(events_topic)
@@ -115,32 +154,10 @@ def build_runtime(
 
     @app.timer(interval=settings.tick_interval_s)
     async def tick() -> None:
-        if app.rebalancing or not started.is_set():
+        if not started.is_set() or not table_ready(app):
             return
+        keeper.assign(owned_partitions(app, events_topic_name))
         await keeper.tick()
 
-    async def explain(request: web.Request) -> web.Response:
-        complaint_id = request.match_info["complaint_id"]
-        at = clock()
-        if "at" in request.query:  # "what will it read on Friday?"
-            try:
-                at = _aware_instant(request.query["at"])
-            except ValueError as error:
-                return web.json_response({"error": f"at: {error}"}, status=400)
-        explanation = keeper.explain(complaint_id, at)
-        if explanation is None:
-            return web.json_response(
-                {"error": f"no clocks for complaint {complaint_id} on this worker"}, status=404
-            )
-        return web.json_response(
-            {"complaint_id": complaint_id, "at": at.isoformat(), "clocks": explanation}
-        )
-
-    return SlaRuntime(app=app, explain_route=explain, started=started)
-
-
-def _aware_instant(text: str) -> datetime:
-    instant = datetime.fromisoformat(text)
-    if instant.tzinfo is None:
-        raise ValueError("an ISO 8601 instant with its UTC offset, e.g. 2026-12-18T16:58:00+00:00")
-    return instant
+    explain = ExplainApi(keeper, clock, settings.worker_name)
+    return SlaRuntime(app=app, keeper=keeper, explain=explain, started=started)
