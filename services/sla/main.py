@@ -20,9 +20,10 @@ from kintsugi.common.progress import (
 )
 from kintsugi.common.runtime import exit_on_bad_configuration
 from kintsugi.common.timeutil import system_clock
-from kintsugi.common.topics import COMPLAINT_EVENTS, DEAD_LETTERS
-from services.sla.adapters.faust_app import build_runtime
+from kintsugi.common.topics import COMPLAINT_EVENTS, DEAD_LETTERS, SLA_CLOCKS_CHANGELOG
+from services.sla.adapters.faust_app import build_runtime, changelog_topic_name
 from services.sla.adapters.stall import StallResponder
+from services.sla.adapters.topic_check import ChangelogMismatch, require_declared_changelog
 from services.sla.config import SlaSettings
 from services.sla.domain import PolicyError, PolicySet
 from services.sla.service import SlaService
@@ -104,6 +105,14 @@ def main() -> None:
     # One event loop for the whole process: the seeding below, then the Faust worker.
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    try:  # before Faust starts, so it never creates the changelog on its own terms
+        loop.run_until_complete(
+            require_declared_changelog(
+                settings.kafka, SLA_CLOCKS_CHANGELOG, changelog_topic_name(settings)
+            )
+        )
+    except ChangelogMismatch as error:
+        exit_on_bad_configuration("sla", error)
     loop.run_until_complete(
         seed_missing_commits(
             settings.kafka, settings.app_id, settings.kafka.topic(COMPLAINT_EVENTS)

@@ -76,12 +76,22 @@ NOTIFIER_STATE = TopicSpec(
     retention_ms=-1,
 )
 
-# The sla service's Faust app creates its own changelog topic for the clock table
-# ("<app id>-clocks-changelog"), co-partitioned with COMPLAINT_EVENTS.
+# The changelog of the sla's Faust clock table, named as Faust names it
+# ("<app id>-clocks-changelog", the app id being "<topic prefix>kintsugi-sla"). Declared
+# here so operators create it; the sla refuses to start if the live topic disagrees.
+SLA_CLOCKS_CHANGELOG = TopicSpec(
+    name="kintsugi-sla-clocks-changelog",
+    purpose="The sla's durable state: every complaint's clocks (Faust table changelog, compacted)",
+    partitions=COMPLAINT_PARTITIONS,
+    cleanup_policy="compact",
+    retention_ms=-1,
+)
+
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     COMPLAINT_EVENTS,
     RAW_COMPLAINTS,
     DEAD_LETTERS,
     ROUTER_STATE,
     NOTIFIER_STATE,
+    SLA_CLOCKS_CHANGELOG,
 )

@@ -1,0 +1,84 @@
+"""The clock table's changelog must be the topic topics.py declares, or the sla won't start.
+
+Faust would otherwise create a missing changelog itself, with its own settings, behind the
+operators' back; and a changelog with another partition count than the events topic, or
+without compaction, silently breaks co-partitioning or loses state to retention.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+from kintsugi.common.kafka_settings import KafkaSettings
+from kintsugi.common.topics import TopicSpec
+
+UNKNOWN_TOPIC_OR_PARTITION = 3
+
+
+class ChangelogMismatch(RuntimeError):
+    """The live changelog topic is missing or disagrees with its declaration."""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveTopic:
+    name: str
+    partitions: int
+    cleanup_policy: str
+
+
+def disagreements(declared_name: str, spec: TopicSpec, live: LiveTopic | None) -> list[str]:
+    """What differs between the declaration and the live topic, each naming both values."""
+    if live is None:
+        return [
+            f"topic {declared_name} does not exist; create it from its declaration "
+            f"({spec.partitions} partitions, cleanup.policy={spec.cleanup_policy}) with "
+            "`python -m kintsugi.common.bootstrap create-topics` or the Strimzi manifests"
+        ]
+    problems = []
+    if live.partitions != spec.partitions:
+        problems.append(
+            f"topic {declared_name}: partitions is {live.partitions} on the broker, "
+            f"{spec.partitions} in topics.py"
+        )
+    if _policies(live.cleanup_policy) != _policies(spec.cleanup_policy):
+        problems.append(
+            f"topic {declared_name}: cleanup.policy is {live.cleanup_policy!r} on the broker, "
+            f"{spec.cleanup_policy!r} in topics.py"
+        )
+    return problems
+
+
+async def describe_topic(settings: KafkaSettings, name: str) -> LiveTopic | None:
+    admin = AIOKafkaAdminClient(**settings.client_options())
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([name])
+        if described["error_code"] == UNKNOWN_TOPIC_OR_PARTITION:
+            return None
+        (response,) = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, name)])
+        entries = response.resources[0][4]
+        cleanup = next((entry[1] for entry in entries if entry[0] == "cleanup.policy"), "")
+        return LiveTopic(name, len(described["partitions"]), cleanup)
+    finally:
+        await admin.close()
+
+
+async def require_declared_changelog(
+    settings: KafkaSettings, spec: TopicSpec, faust_name: str
+) -> None:
+    declared_name = settings.topic(spec)
+    if faust_name != declared_name:
+        raise ChangelogMismatch(
+            f"the clock table's changelog would be {faust_name}, but topics.py declares "
+            f"{declared_name}: set KINTSUGI_SLA_APP_ID to '<topic prefix>kintsugi-sla'"
+        )
+    problems = disagreements(declared_name, spec, await describe_topic(settings, declared_name))
+    if problems:
+        raise ChangelogMismatch("; ".join(problems))
+
+
+def _policies(text: str) -> frozenset[str]:
+    return frozenset(part.strip() for part in text.split(",") if part.strip())
