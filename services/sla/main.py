@@ -21,7 +21,7 @@ from kintsugi.common.progress import (
 from kintsugi.common.runtime import exit_on_bad_configuration
 from kintsugi.common.timeutil import system_clock
 from kintsugi.common.topics import COMPLAINT_EVENTS, DEAD_LETTERS, SLA_CLOCKS_CHANGELOG
-from services.sla.adapters.faust_app import build_runtime, changelog_topic_name
+from services.sla.adapters.faust_app import build_runtime
 from services.sla.adapters.stall import StallResponder
 from services.sla.adapters.topic_check import ChangelogMismatch, require_declared_changelog
 from services.sla.config import SlaSettings
@@ -106,11 +106,7 @@ def main() -> None:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:  # before Faust starts, so it never creates the changelog on its own terms
-        loop.run_until_complete(
-            require_declared_changelog(
-                settings.kafka, SLA_CLOCKS_CHANGELOG, changelog_topic_name(settings)
-            )
-        )
+        loop.run_until_complete(require_declared_changelog(settings.kafka, SLA_CLOCKS_CHANGELOG))
     except ChangelogMismatch as error:
         exit_on_bad_configuration("sla", error)
     loop.run_until_complete(

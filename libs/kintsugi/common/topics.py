@@ -76,11 +76,11 @@ NOTIFIER_STATE = TopicSpec(
     retention_ms=-1,
 )
 
-# The changelog of the sla's Faust clock table, named as Faust names it
-# ("<app id>-clocks-changelog", the app id being "<topic prefix>kintsugi-sla"). Declared
-# here so operators create it; the sla refuses to start if the live topic disagrees.
+# The changelog of the sla's Faust clock table (given to Faust by name, not left to it).
+# Declared here so operators create it; the sla refuses to start if the live topic
+# disagrees.
 SLA_CLOCKS_CHANGELOG = TopicSpec(
-    name="kintsugi-sla-clocks-changelog",
+    name="kintsugi.sla-clocks.v1",
     purpose="The sla's durable state: every complaint's clocks (Faust table changelog, compacted)",
     partitions=COMPLAINT_PARTITIONS,
     cleanup_policy="compact",

@@ -25,8 +25,9 @@ from kintsugi.common.kafka import DeadLetterPublisher
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.logs import get_logger
 from kintsugi.common.timeutil import Clock
-from kintsugi.common.topics import COMPLAINT_EVENTS, COMPLAINT_PARTITIONS
+from kintsugi.common.topics import COMPLAINT_EVENTS, COMPLAINT_PARTITIONS, SLA_CLOCKS_CHANGELOG
 from services.sla.adapters.explain_api import ExplainApi
+from services.sla.adapters.faust_table import FaustClockTable
 from services.sla.adapters.keeper import ClockKeeper
 from services.sla.config import SlaSettings
 from services.sla.service import SlaService
@@ -88,22 +89,33 @@ def make_app(settings: SlaSettings) -> faust.App:
     )
 
 
-def declare_clock_table(app: faust.App) -> Any:
+def declare_clock_table(app: faust.App, settings: SlaSettings) -> Any:
+    """The clock table, its changelog the topic topics.py declares (as Faust would declare
+    a table's changelog: compacted, same partitions, written without waiting for acks of
+    its own; the keeper's events are already durable by then)."""
+    changelog = app.topic(
+        settings.kafka.topic(SLA_CLOCKS_CHANGELOG),
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+        partitions=SLA_CLOCKS_CHANGELOG.partitions,
+        compacting=True,
+        deleting=False,
+        acks=False,
+        internal=True,
+    )
     return app.Table(
         CLOCK_TABLE,
         default=None,
         key_type=bytes,
         value_type=bytes,
         partitions=COMPLAINT_PARTITIONS,
+        changelog_topic=changelog,
         # The timer writes outside a stream; the default partitioner puts each key in the
         # same partition as that complaint's events (same key, same partition count).
         use_partitioner=True,
     )
-
-
-def changelog_topic_name(settings: SlaSettings) -> str:
-    """Faust's name for the clock table's changelog (declared in topics.py as well)."""
-    return f"{settings.app_id}-{CLOCK_TABLE}-changelog"
 
 
 def owned_partitions(app: faust.App, topic: str) -> set[int]:
@@ -135,7 +147,9 @@ def build_runtime(
     )
     keeper = ClockKeeper(
         service,
-        declare_clock_table(app),
+        FaustClockTable(
+            declare_clock_table(app, settings), events_topic_name, COMPLAINT_PARTITIONS
+        ),
         producer,
         events_topic_name,
         dead_letters,

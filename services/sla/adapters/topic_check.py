@@ -66,15 +66,8 @@ async def describe_topic(settings: KafkaSettings, name: str) -> LiveTopic | None
         await admin.close()
 
 
-async def require_declared_changelog(
-    settings: KafkaSettings, spec: TopicSpec, faust_name: str
-) -> None:
+async def require_declared_changelog(settings: KafkaSettings, spec: TopicSpec) -> None:
     declared_name = settings.topic(spec)
-    if faust_name != declared_name:
-        raise ChangelogMismatch(
-            f"the clock table's changelog would be {faust_name}, but topics.py declares "
-            f"{declared_name}: set KINTSUGI_SLA_APP_ID to '<topic prefix>kintsugi-sla'"
-        )
     problems = disagreements(declared_name, spec, await describe_topic(settings, declared_name))
     if problems:
         raise ChangelogMismatch("; ".join(problems))

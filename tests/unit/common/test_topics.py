@@ -13,12 +13,13 @@ from kintsugi.common.topics import (
     NOTIFIER_STATE,
     RAW_COMPLAINTS,
     ROUTER_STATE,
+    SLA_CLOCKS_CHANGELOG,
     TopicSpec,
 )
 
 # Keyed by complaint id: partition N of each must hold the same complaints, so the worker
-# that owns a complaint's events also owns that complaint's router and notifier state.
-COMPLAINT_KEYED = (COMPLAINT_EVENTS, ROUTER_STATE, NOTIFIER_STATE)
+# that owns a complaint's events also owns that complaint's router, notifier and sla state.
+COMPLAINT_KEYED = (COMPLAINT_EVENTS, ROUTER_STATE, NOTIFIER_STATE, SLA_CLOCKS_CHANGELOG)
 
 
 @pytest.mark.parametrize("spec", COMPLAINT_KEYED, ids=lambda s: s.name)

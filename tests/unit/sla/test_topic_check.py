@@ -5,7 +5,7 @@ from __future__ import annotations
 from kintsugi.common.topics import SLA_CLOCKS_CHANGELOG
 from services.sla.adapters.topic_check import LiveTopic, disagreements
 
-NAME = "kintsugi-sla-clocks-changelog"
+NAME = "kintsugi.sla-clocks.v1"
 
 
 def test_the_declared_topic_passes() -> None:
