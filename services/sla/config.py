@@ -44,6 +44,11 @@ class SlaSettings(ServiceSettings):
     worker_name: str = Field(
         default_factory=socket.gethostname, description="Named in explain answers"
     )
+    advertised_url: str = Field(
+        default="",
+        description="Where other workers reach this one's /clocks (default "
+        "http://<worker name>:<ops port>); shared through Faust's partition assignment",
+    )
     # Faust's own defaults (60 s) keep a crashed worker's partitions unowned for a minute.
     session_timeout_s: float = Field(
         default=15.0, gt=0, description="A silent worker's partitions move after this"
@@ -57,6 +62,10 @@ class SlaSettings(ServiceSettings):
         description="Records waiting this long on a partition with no commit: /healthz fails",
     )
     progress_check_interval_s: float = Field(default=15.0, gt=0)
+
+    @property
+    def own_url(self) -> str:
+        return self.advertised_url or f"http://{self.worker_name}:{self.ops_port}"
 
     @property
     def store_url(self) -> str:

@@ -8,7 +8,9 @@ wires them, one named piece each:
   acks a batch's offsets once it has been handled);
 - the ``tick`` timer runs on every worker, for the partitions it owns (no leader-only
   work): it first tells the keeper which partitions those are, so the due-time index
-  follows every rebalance, then fires what is due.
+  follows every rebalance, then fires what is due;
+- ``ExplainApi`` answers ``GET /clocks/{id}`` on every worker, forwarding to the owner
+  that Faust's assignment names (``owner_lookup``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.logs import get_logger
 from kintsugi.common.timeutil import Clock
 from kintsugi.common.topics import COMPLAINT_EVENTS, COMPLAINT_PARTITIONS, SLA_CLOCKS_CHANGELOG
-from services.sla.adapters.explain_api import ExplainApi
+from services.sla.adapters.explain_api import ExplainApi, OwnerLookup
 from services.sla.adapters.faust_table import FaustClockTable
 from services.sla.adapters.keeper import ClockKeeper
 from services.sla.config import SlaSettings
@@ -72,6 +74,9 @@ def make_app(settings: SlaSettings) -> faust.App:
         store=settings.store_url,
         datadir=str(settings.data_dir),
         web_enabled=False,
+        # Faust's web server stays off; the URL only travels in the partition assignment,
+        # so any worker can forward an explain request to the owner of a complaint.
+        canonical_url=settings.own_url,
         topic_partitions=COMPLAINT_PARTITIONS,
         topic_replication_factor=settings.kafka.topic_replication_factor,
         # A standby keeps a warm copy of another worker's partitions, so a failover
@@ -121,6 +126,20 @@ def declare_clock_table(app: faust.App, settings: SlaSettings) -> Any:
 def owned_partitions(app: faust.App, topic: str) -> set[int]:
     """The partitions of `topic` this worker actively owns (standbys are not ticked)."""
     return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
+
+
+def owner_lookup(app: faust.App, own_url: str) -> OwnerLookup:
+    """The URL of the worker owning a complaint's clocks, from Faust's assignment; None
+    for this worker, or while the assignment does not say (then answered locally)."""
+
+    def owner_of(complaint_id: str) -> str | None:
+        try:
+            url = str(app.router.key_store(CLOCK_TABLE, complaint_id.encode()))
+        except (KeyError, LookupError, AttributeError, AssertionError):
+            return None  # no assignment yet (starting, rebalancing)
+        return None if url.rstrip("/") == own_url.rstrip("/") else url
+
+    return owner_of
 
 
 def table_ready(app: faust.App) -> bool:
@@ -173,5 +192,5 @@ def build_runtime(
         keeper.assign(owned_partitions(app, events_topic_name))
         await keeper.tick()
 
-    explain = ExplainApi(keeper, clock, settings.worker_name)
+    explain = ExplainApi(keeper, clock, settings.worker_name, owner_lookup(app, settings.own_url))
     return SlaRuntime(app=app, keeper=keeper, explain=explain, started=started)
