@@ -7,6 +7,7 @@ without compaction, silently breaks co-partitioning or loses state to retention.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient
@@ -66,9 +67,20 @@ async def describe_topic(settings: KafkaSettings, name: str) -> LiveTopic | None
         await admin.close()
 
 
-async def require_declared_changelog(settings: KafkaSettings, spec: TopicSpec) -> None:
+async def require_declared_changelog(
+    settings: KafkaSettings, spec: TopicSpec, missing_grace_s: float = 10.0
+) -> None:
+    """Raise ``ChangelogMismatch`` unless the live topic matches its declaration. A topic
+    not found is looked for again for `missing_grace_s`: one created a moment ago takes a
+    little while to reach every broker's metadata."""
     declared_name = settings.topic(spec)
-    problems = disagreements(declared_name, spec, await describe_topic(settings, declared_name))
+    live = await describe_topic(settings, declared_name)
+    waited = 0.0
+    while live is None and waited < missing_grace_s:
+        await asyncio.sleep(0.5)
+        waited += 0.5
+        live = await describe_topic(settings, declared_name)
+    problems = disagreements(declared_name, spec, live)
     if problems:
         raise ChangelogMismatch("; ".join(problems))
 
