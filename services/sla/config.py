@@ -47,7 +47,7 @@ class SlaSettings(ServiceSettings):
     advertised_url: str = Field(
         default="",
         description="Where other workers reach this one's /clocks (default "
-        "http://<worker name>:<ops port>); shared through Faust's partition assignment",
+        "http://<worker name or ops host>:<ops port>); shared through Faust's assignment",
     )
     # Faust's own defaults (60 s) keep a crashed worker's partitions unowned for a minute.
     session_timeout_s: float = Field(
@@ -65,7 +65,12 @@ class SlaSettings(ServiceSettings):
 
     @property
     def own_url(self) -> str:
-        return self.advertised_url or f"http://{self.worker_name}:{self.ops_port}"
+        """Bound to every interface, the worker is reached by its name; bound to one
+        address (a local stack of several workers), by that address."""
+        if self.advertised_url:
+            return self.advertised_url
+        host = self.worker_name if self.ops_host in ("0.0.0.0", "::", "") else self.ops_host
+        return f"http://{host}:{self.ops_port}"
 
     @property
     def store_url(self) -> str:

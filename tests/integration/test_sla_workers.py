@@ -1,0 +1,134 @@
+"""Two real sla workers (RocksDB store) on the session's topics: any worker explains any
+complaint, and a redelivered update resets a cadence once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+
+from kintsugi.common.codec import decode, encode, event_type
+from kintsugi.common.kafka import make_producer
+from kintsugi.common.kafka_settings import KafkaSettings
+from kintsugi.common.topics import COMPLAINT_EVENTS
+from tests.unit.sla.keeper_support import classified, progress_update
+from tools.devstack.processes import free_port
+
+
+def _get(url: str) -> tuple[int, dict[str, Any]]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+    except OSError:
+        return 0, {}
+
+
+@pytest.fixture
+def workers(kafka_settings: KafkaSettings, tmp_path: Path) -> Iterator[dict[str, int]]:
+    ports = {"w0": free_port(), "w1": free_port()}
+    processes = []
+    for name, port in ports.items():
+        env = {
+            **os.environ,
+            "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
+            "KINTSUGI_TOPIC_PREFIX": kafka_settings.topic_prefix,
+            "KINTSUGI_SLA_APP_ID": f"{kafka_settings.topic_prefix}kintsugi-sla-workers",
+            "KINTSUGI_SLA_DATA_DIR": str(tmp_path / name),
+            "KINTSUGI_SLA_OPS_HOST": "127.0.0.1",
+            "KINTSUGI_SLA_OPS_PORT": str(port),
+            "KINTSUGI_SLA_WORKER_NAME": name,
+            "KINTSUGI_SLA_STANDBY_REPLICAS": "0",
+            "KINTSUGI_SLA_LOG_LEVEL": "WARNING",
+        }
+        log = (tmp_path / f"{name}.log").open("wb")
+        processes.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "services.sla"], env=env, stdout=log, stderr=log
+            )
+        )
+    try:
+        yield ports
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+async def test_any_worker_explains_and_a_redelivered_update_resets_once(
+    kafka_settings: KafkaSettings, workers: dict[str, int], unique: str
+) -> None:
+    topic = kafka_settings.topic(COMPLAINT_EVENTS)
+    received = datetime.now(UTC) - timedelta(hours=1)
+    complaints = [f"{unique}-{n}" for n in range(6)]
+    update = progress_update(complaints[0], f"{unique}-update", received + timedelta(minutes=5))
+    producer = make_producer(kafka_settings, "test")
+    await producer.start()
+    try:
+        for event in [*(classified(c, received) for c in complaints), update, update]:
+            key, value, headers = encode(event)
+            await (await producer.send(topic, value, key=key, headers=headers))
+    finally:
+        await producer.stop()
+
+    answers: dict[tuple[str, str], dict[str, Any]] = {}
+    deadline = asyncio.get_running_loop().time() + 120
+    while len(answers) < len(complaints) * 2:
+        assert asyncio.get_running_loop().time() < deadline, f"answered only {list(answers)}"
+        for complaint in complaints:
+            for worker, port in workers.items():
+                if (complaint, worker) not in answers:
+                    url = f"http://127.0.0.1:{port}/clocks/{complaint}"
+                    status, body = await asyncio.to_thread(_get, url)
+                    if status == 200:
+                        answers[(complaint, worker)] = body
+        await asyncio.sleep(1)
+
+    for complaint in complaints:
+        owner = answers[(complaint, "w0")]["answered_by"]
+        assert answers[(complaint, "w1")]["answered_by"] == owner  # the same worker's table
+        relayed = answers[(complaint, "w1" if owner == "w0" else "w0")]
+        assert relayed.get("forwarded_by") == ("w1" if owner == "w0" else "w0")
+
+    resets = await _clock_resets(kafka_settings, topic, complaints[0])
+    assert [(r.clock_reset.clock.clock_id, r.clock_reset.clock.cycle) for r in resets] == [
+        ("int-progress-medium", 1)
+    ]
+
+
+async def _clock_resets(settings: KafkaSettings, topic: str, complaint_id: str) -> list[Any]:
+    consumer = AIOKafkaConsumer(
+        topic, **settings.client_options(), auto_offset_reset="earliest", enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        found: list[Any] = []
+        idle = 0
+        while idle < 3:
+            batch = await consumer.getmany(timeout_ms=1000)
+            idle = 0 if batch else idle + 1
+            for records in batch.values():
+                for record in records:
+                    if record.key == complaint_id.encode():
+                        event = decode(record.value)
+                        if event_type(event) == "clock_reset":
+                            found.append(event)
+        return found
+    finally:
+        await consumer.stop()
