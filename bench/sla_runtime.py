@@ -126,7 +126,12 @@ async def run(count: int, due: int, seed: int) -> dict[str, Any]:
 
     now = [idle_at]
     keeper, recorder = _keeper(table, service, lambda: now[0])
-    rebuild = _timed(lambda: (keeper.assign(()), keeper.assign(range(PARTITIONS))), 3)
+
+    async def reassign() -> None:
+        await keeper.assign(())
+        await keeper.assign(range(PARTITIONS))
+
+    rebuild = await _timed_async(reassign, 3)
 
     indexed_idle = await _timed_async(keeper.tick, 50)
     scan_idle = _timed(lambda: _old_full_scan(table, wakeups, idle_at), 20)

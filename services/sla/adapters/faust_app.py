@@ -189,7 +189,7 @@ def build_runtime(
     async def tick() -> None:
         if not started.is_set() or not table_ready(app):
             return
-        keeper.assign(owned_partitions(app, events_topic_name))
+        await keeper.assign(owned_partitions(app, events_topic_name))
         await keeper.tick()
 
     explain = ExplainApi(keeper, clock, settings.worker_name, owner_lookup(app, settings.own_url))

@@ -49,6 +49,9 @@ from services.sla.service import Outcome, SlaService
 
 log = get_logger(__name__)
 
+# Keys indexed between two yields to the event loop while a partition is indexed.
+_INDEX_YIELD_EVERY = 500
+
 # The events that move clocks; every other type is skipped without being decoded.
 CLOCK_EVENT_TYPES = frozenset({"classified", "notification_sent", "activity"})
 
@@ -102,30 +105,41 @@ class ClockKeeper:
 
     # --- partitions -----------------------------------------------------------------------
 
-    def assign(self, owned: Iterable[int]) -> None:
+    async def assign(self, owned: Iterable[int]) -> None:
         """Track exactly the partitions in `owned`: forget revoked ones, and index newly
-        assigned ones from the table (one pass over the held keys per assignment)."""
+        assigned ones from the table (one pass over the held keys per assignment).
+
+        The pass holds the lock (no batch or tick may write meanwhile, so nothing it reads
+        goes stale) but yields to the event loop every few hundred keys, so heartbeats and
+        the ops server keep running while a large partition is indexed.
+        """
         owned = frozenset(owned)
         if owned == self._assigned:
             return
-        for revoked in self._due.keys() - owned:
-            del self._due[revoked]
-        new = owned - self._assigned
-        if new:
-            entries: dict[int, list[tuple[bytes, int | None]]] = {p: [] for p in new}
-            for key, state in self._table.items():
-                partition = partition_of(key, self._partitions)
-                if partition in entries:
-                    entries[partition].append((key, self._wakeup_of(state)))
-            for partition, held in entries.items():
-                self._due[partition] = DueIndex(held)
-            log.info(
-                "due_index_rebuilt",
-                partitions=sorted(new),
-                clocks_due_later=sum(len(self._due[p]) for p in new),
-            )
-        self._assigned = owned
+        async with self._lock:
+            for revoked in self._due.keys() - owned:
+                del self._due[revoked]
+            new = owned - self._assigned
+            if new:
+                await self._index(new)
+            self._assigned = owned
         metrics.CLOCKS_OPEN.set(self.open_clocks)
+
+    async def _index(self, partitions: frozenset[int]) -> None:
+        entries: dict[int, list[tuple[bytes, int | None]]] = {p: [] for p in partitions}
+        for seen, (key, state) in enumerate(self._table.items(), start=1):
+            partition = partition_of(key, self._partitions)
+            if partition in entries:
+                entries[partition].append((key, self._wakeup_of(state)))
+            if seen % _INDEX_YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+        for partition, held in entries.items():
+            self._due[partition] = DueIndex(held)
+        log.info(
+            "due_index_rebuilt",
+            partitions=sorted(partitions),
+            clocks_due_later=sum(len(self._due[p]) for p in partitions),
+        )
 
     @property
     def open_clocks(self) -> int:

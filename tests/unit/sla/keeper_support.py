@@ -77,7 +77,7 @@ class Now:
         return self.at
 
 
-def make_keeper(
+async def make_keeper(
     now: Now, *, tick_chunk: int = 500
 ) -> tuple[ClockKeeper, CountingTable, RecordingProducer]:
     table = CountingTable()
@@ -93,7 +93,7 @@ def make_keeper(
         tick_chunk=tick_chunk,
         retry=RetryPolicy(attempts=1),
     )
-    keeper.assign(range(PARTITIONS))
+    await keeper.assign(range(PARTITIONS))
     return keeper, table, producer
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from kintsugi.common.codec import decode, event_type
@@ -28,10 +29,10 @@ async def test_a_redelivered_update_publishes_the_same_bytes_not_a_new_reset() -
     now = Now(MONDAY_9 + timedelta(hours=3))
     update = progress_update("C-1", "notification-1", MONDAY_9 + timedelta(hours=2))
 
-    once, _, once_producer = make_keeper(now)
+    once, _, once_producer = await make_keeper(now)
     await once.handle_batch(consumed(classified("C-1", MONDAY_9), update))
 
-    twice, _, twice_producer = make_keeper(now)
+    twice, _, twice_producer = await make_keeper(now)
     await twice.handle_batch(consumed(classified("C-1", MONDAY_9), update))
     now.at += timedelta(minutes=5)  # redelivered later: same bytes regardless
     await twice.handle_batch(consumed(update))
@@ -44,7 +45,7 @@ async def test_a_redelivered_update_publishes_the_same_bytes_not_a_new_reset() -
 async def test_a_crash_before_the_table_write_replays_to_identical_events() -> None:
     now = Now(MONDAY_9 + timedelta(hours=3))
     update = progress_update("C-1", "notification-1", MONDAY_9 + timedelta(hours=2))
-    keeper, table, producer = make_keeper(now)
+    keeper, table, producer = await make_keeper(now)
     await keeper.handle_batch(consumed(classified("C-1", MONDAY_9)))
     before = dict(table)
 
@@ -60,7 +61,7 @@ async def test_a_crash_before_the_table_write_replays_to_identical_events() -> N
 
 async def test_a_tick_reads_only_due_complaints() -> None:
     now = Now(MONDAY_9)
-    keeper, table, producer = make_keeper(now)
+    keeper, table, producer = await make_keeper(now)
     await keeper.handle_batch(
         consumed(*(classified(f"C-{n}", MONDAY_9 + timedelta(hours=n % 2)) for n in range(400)))
     )
@@ -81,7 +82,7 @@ async def test_a_tick_reads_only_due_complaints() -> None:
 
 async def test_deadlines_clustered_on_one_instant_all_fire_once_in_chunks() -> None:
     now = Now(MONDAY_9)
-    keeper, _, producer = make_keeper(now, tick_chunk=64)
+    keeper, _, producer = await make_keeper(now, tick_chunk=64)
     complaints = [f"C-{n}" for n in range(1_000)]
     await keeper.handle_batch(consumed(*(classified(c, MONDAY_9) for c in complaints)))
     producer.sent.clear()
@@ -98,7 +99,7 @@ async def test_deadlines_clustered_on_one_instant_all_fire_once_in_chunks() -> N
 
 async def test_a_failed_tick_leaves_its_complaints_due() -> None:
     now = Now(MONDAY_9)
-    keeper, _, producer = make_keeper(now)
+    keeper, _, producer = await make_keeper(now)
     await keeper.handle_batch(consumed(classified("C-1", MONDAY_9)))
     now.at = MONDAY_9 + timedelta(days=400)
     producer.fail_next = 1
@@ -115,16 +116,36 @@ async def test_a_failed_tick_leaves_its_complaints_due() -> None:
 
 async def test_revoked_partitions_are_not_ticked_and_come_back_from_the_table() -> None:
     now = Now(MONDAY_9)
-    keeper, _, producer = make_keeper(now)
+    keeper, _, producer = await make_keeper(now)
     complaints = [f"C-{n}" for n in range(60)]
     await keeper.handle_batch(consumed(*(classified(c, MONDAY_9) for c in complaints)))
     kept = {c for c in complaints if partition_of(c.encode(), PARTITIONS) < 3}
-    keeper.assign({0, 1, 2})
+    await keeper.assign({0, 1, 2})
     producer.sent.clear()
     now.at = MONDAY_9 + timedelta(days=400)
 
     assert await keeper.tick() == len(kept)
     assert {decode(v).complaint_id for v in _published(producer, "clock_breached")} == kept
 
-    keeper.assign(range(PARTITIONS))  # handed back: the index is rebuilt from the table
+    await keeper.assign(range(PARTITIONS))  # handed back: the index is rebuilt from the table
     assert await keeper.tick() == len(complaints) - len(kept)
+
+
+async def test_indexing_a_new_partition_lets_heartbeats_run_meanwhile() -> None:
+    now = Now(MONDAY_9)
+    keeper, _, _ = await make_keeper(now)
+    await keeper.handle_batch(consumed(*(classified(f"C-{n}", MONDAY_9) for n in range(2_000))))
+    await keeper.assign(())
+    beats = 0
+
+    async def heartbeat() -> None:
+        nonlocal beats
+        while True:
+            beats += 1
+            await asyncio.sleep(0)
+
+    beating = asyncio.create_task(heartbeat())
+    await keeper.assign(range(PARTITIONS))
+    beating.cancel()
+    assert beats >= 3  # the pass over 2,000 keys gave way several times
+    assert keeper.open_clocks == 2_000
