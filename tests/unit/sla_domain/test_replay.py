@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.sla.domain import ClockReset, ComplaintClocks, Milestone
+from services.sla.domain import ClockReset, ComplaintClocks, Milestone, StateError
 from services.sla.domain.complaint_clocks import MAX_APPLIED_CAUSES
 
 from .support import POLICIES, complaint, london, of_type, start
@@ -125,3 +126,15 @@ def test_replaying_the_whole_history_after_it_is_applied_changes_nothing(
             == []
         )
     assert clocks.to_bytes() == state
+
+
+def test_state_without_applied_causes_keeps_its_version_1_bytes() -> None:
+    clocks, _ = start(complaint(RECEIVED))
+    assert clocks.to_bytes().startswith(b"[1,")
+    clocks.on_milestone(Milestone.CUSTOMER_UPDATED, london(2026, 6, 1, 11), POLICIES, "u-1")
+    assert clocks.to_bytes().startswith(b"[2,")
+
+
+def test_applied_causes_that_are_not_strings_are_refused() -> None:
+    with pytest.raises(StateError, match="applied causes"):
+        ComplaintClocks.from_bytes(b'[2,"C-1","GB-ENG",0,[],[1]]')
