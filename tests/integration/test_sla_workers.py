@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import urllib.error
@@ -36,55 +37,100 @@ def _get(url: str) -> tuple[int, dict[str, Any]]:
         return 0, {}
 
 
+def _start_worker(
+    settings: KafkaSettings, tmp_path: Path, name: str, port: int, app: str
+) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+        "KINTSUGI_TOPIC_PREFIX": settings.topic_prefix,
+        "KINTSUGI_SLA_APP_ID": f"{settings.topic_prefix}{app}",
+        "KINTSUGI_SLA_DATA_DIR": str(tmp_path / name),
+        "KINTSUGI_SLA_OPS_HOST": "127.0.0.1",
+        "KINTSUGI_SLA_OPS_PORT": str(port),
+        "KINTSUGI_SLA_WORKER_NAME": name,
+        "KINTSUGI_SLA_LOG_LEVEL": "WARNING",
+    }
+    log = (tmp_path / f"{name}.log").open("ab")
+    return subprocess.Popen([sys.executable, "-m", "services.sla"], env=env, stdout=log, stderr=log)
+
+
+def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 @pytest.fixture
 def workers(kafka_settings: KafkaSettings, tmp_path: Path) -> Iterator[dict[str, int]]:
     ports = {"w0": free_port(), "w1": free_port()}
-    processes = []
-    for name, port in ports.items():
-        env = {
-            **os.environ,
-            "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
-            "KINTSUGI_TOPIC_PREFIX": kafka_settings.topic_prefix,
-            "KINTSUGI_SLA_APP_ID": f"{kafka_settings.topic_prefix}kintsugi-sla-workers",
-            "KINTSUGI_SLA_DATA_DIR": str(tmp_path / name),
-            "KINTSUGI_SLA_OPS_HOST": "127.0.0.1",
-            "KINTSUGI_SLA_OPS_PORT": str(port),
-            "KINTSUGI_SLA_WORKER_NAME": name,
-            "KINTSUGI_SLA_LOG_LEVEL": "WARNING",
-        }
-        log = (tmp_path / f"{name}.log").open("wb")
-        processes.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "services.sla"], env=env, stdout=log, stderr=log
-            )
-        )
+    processes = [
+        _start_worker(kafka_settings, tmp_path, name, port, "kintsugi-sla-workers")
+        for name, port in ports.items()
+    ]
     try:
         yield ports
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        _stop(processes)
+
+
+async def _publish(settings: KafkaSettings, *events: Any) -> None:
+    producer = make_producer(settings, "test")
+    await producer.start()
+    try:
+        for event in events:
+            key, value, headers = encode(event)
+            topic = settings.topic(COMPLAINT_EVENTS)
+            await (await producer.send(topic, value, key=key, headers=headers))
+    finally:
+        await producer.stop()
+
+
+async def _answered(port: int, complaint: str, timeout_s: float = 90) -> dict[str, Any]:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        url = f"http://127.0.0.1:{port}/clocks/{complaint}"
+        status, body = await asyncio.to_thread(_get, url)
+        if status == 200:
+            return body
+        assert asyncio.get_running_loop().time() < deadline, f"{complaint}: {status} {body}"
+        await asyncio.sleep(0.5)
+
+
+async def test_a_killed_worker_restarts_from_its_local_state_without_restarting_clocks(
+    kafka_settings: KafkaSettings, tmp_path: Path, unique: str
+) -> None:
+    port = free_port()
+    complaint = f"{unique}-kill"
+    worker = _start_worker(kafka_settings, tmp_path, "w0", port, "kintsugi-sla-kill")
+    try:
+        await _publish(kafka_settings, classified(complaint, datetime.now(UTC)))
+        before = await _answered(port, complaint)
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+        assert any((tmp_path / "w0").rglob("CURRENT"))  # RocksDB files survived the kill
+
+        worker = _start_worker(kafka_settings, tmp_path, "w0", port, "kintsugi-sla-kill")
+        after = await _answered(port, complaint)
+    finally:
+        _stop([worker])
+
+    assert [c["due_at"] for c in after["clocks"]] == [c["due_at"] for c in before["clocks"]]
+    started = await _events_of(kafka_settings, complaint, "clocks_started")
+    assert len({e.event_id for e in started}) == 1
 
 
 async def test_any_worker_explains_and_a_redelivered_update_resets_once(
     kafka_settings: KafkaSettings, workers: dict[str, int], unique: str
 ) -> None:
-    topic = kafka_settings.topic(COMPLAINT_EVENTS)
     received = datetime.now(UTC) - timedelta(hours=1)
     complaints = [f"{unique}-{n}" for n in range(6)]
     update = progress_update(complaints[0], f"{unique}-update", received + timedelta(minutes=5))
-    producer = make_producer(kafka_settings, "test")
-    await producer.start()
-    try:
-        for event in [*(classified(c, received) for c in complaints), update, update]:
-            key, value, headers = encode(event)
-            await (await producer.send(topic, value, key=key, headers=headers))
-    finally:
-        await producer.stop()
+    await _publish(kafka_settings, *(classified(c, received) for c in complaints), update, update)
 
     # Ownership may move while the second worker joins; once it settles, both workers give
     # the owner's answer for every complaint, the non-owner relaying it.
@@ -93,7 +139,7 @@ async def test_any_worker_explains_and_a_redelivered_update_resets_once(
         assert asyncio.get_running_loop().time() < deadline, "answers never settled"
         await asyncio.sleep(1)
 
-    resets = await _clock_resets(kafka_settings, topic, complaints[0])
+    resets = await _events_of(kafka_settings, complaints[0], "clock_reset")
     assert [(r.clock_reset.clock.clock_id, r.clock_reset.clock.cycle) for r in resets] == [
         ("int-progress-medium", 1)
     ]
@@ -115,9 +161,12 @@ async def _settled(workers: dict[str, int], complaints: list[str]) -> bool:
     return True
 
 
-async def _clock_resets(settings: KafkaSettings, topic: str, complaint_id: str) -> list[Any]:
+async def _events_of(settings: KafkaSettings, complaint_id: str, kind: str) -> list[Any]:
     consumer = AIOKafkaConsumer(
-        topic, **settings.client_options(), auto_offset_reset="earliest", enable_auto_commit=False
+        settings.topic(COMPLAINT_EVENTS),
+        **settings.client_options(),
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
     )
     await consumer.start()
     try:
@@ -130,7 +179,7 @@ async def _clock_resets(settings: KafkaSettings, topic: str, complaint_id: str) 
                 for record in records:
                     if record.key == complaint_id.encode():
                         event = decode(record.value)
-                        if event_type(event) == "clock_reset":
+                        if event_type(event) == kind:
                             found.append(event)
         return found
     finally:
