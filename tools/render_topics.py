@@ -20,11 +20,13 @@ from typing import Any
 
 import yaml
 
-from kintsugi.common.topics import ALL_TOPICS, TopicSpec
+from kintsugi.common.topics import ALL_TOPICS, SLA_APP_ID, TopicSpec, sla_faust_topics
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "deploy" / "k8s" / "components" / "strimzi-topics" / "topics.yaml"
 
+# Strimzi 0.49 added v1 and 1.0 removed v1beta2: v1 is the only version current Strimzi serves.
+STRIMZI_API_VERSION = "kafka.strimzi.io/v1"
 DEFAULT_CLUSTER = "kintsugi"
 DEFAULT_REPLICAS = 3
 _DNS_LABEL_MAX = 63
@@ -53,7 +55,7 @@ def kafka_topic(spec: TopicSpec, *, cluster: str, replicas: int, prefix: str) ->
     if not _TOPIC_NAME.match(topic_name):
         raise ValueError(f"invalid Kafka topic name {topic_name!r}")
     return {
-        "apiVersion": "kafka.strimzi.io/v1beta2",
+        "apiVersion": STRIMZI_API_VERSION,
         "kind": "KafkaTopic",
         "metadata": {
             "name": resource_name(topic_name),
@@ -78,11 +80,21 @@ def render(
     cluster: str = DEFAULT_CLUSTER,
     replicas: int = DEFAULT_REPLICAS,
     prefix: str = "",
+    sla_app_id: str | None = SLA_APP_ID,
 ) -> str:
-    """The YAML stream of one KafkaTopic per declared topic, in declaration order."""
+    """The YAML stream of one KafkaTopic per declared topic, in declaration order.
+
+    The sla's Faust topics follow, named after its app id (Faust does not use the topic
+    prefix); ``sla_app_id=None`` leaves them out.
+    """
     documents = [
         kafka_topic(spec, cluster=cluster, replicas=replicas, prefix=prefix) for spec in specs
     ]
+    if sla_app_id is not None:
+        documents += [
+            kafka_topic(spec, cluster=cluster, replicas=replicas, prefix="")
+            for spec in sla_faust_topics(sla_app_id)
+        ]
     names = [doc["metadata"]["name"] for doc in documents]
     clashes = sorted({name for name in names if names.count(name) > 1})
     if clashes:
@@ -98,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cluster", default=DEFAULT_CLUSTER, help="strimzi.io/cluster label")
     parser.add_argument("--replicas", type=int, default=DEFAULT_REPLICAS)
     parser.add_argument("--prefix", default="", help="KINTSUGI_TOPIC_PREFIX of the deployment")
+    parser.add_argument("--sla-app-id", default=SLA_APP_ID, help="KINTSUGI_SLA_APP_ID")
     target = parser.add_mutually_exclusive_group()
     target.add_argument("--output", type=Path, help="write here instead of stdout")
     target.add_argument("--check", type=Path, help="fail if this file is not a fresh render")
@@ -105,7 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.replicas < 1:
         parser.error("--replicas must be at least 1")
 
-    text = render(cluster=args.cluster, replicas=args.replicas, prefix=args.prefix)
+    text = render(
+        cluster=args.cluster,
+        replicas=args.replicas,
+        prefix=args.prefix,
+        sla_app_id=args.sla_app_id,
+    )
     if args.check is not None:
         current = args.check.read_text(encoding="utf-8") if args.check.exists() else ""
         if current != text:
