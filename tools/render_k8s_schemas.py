@@ -187,7 +187,9 @@ def crd_schemas(crd: dict[str, Any], source: str) -> dict[str, Any]:
     return schemas
 
 
-def go_module_crds(module: str, version: str, folder: str, names: tuple[str, ...]) -> dict:
+def go_module_crds(
+    module: str, version: str, folder: str, names: tuple[str, ...]
+) -> dict[str, Any]:
     base = go_module_dir(module, version) / folder
     schemas: dict[str, Any] = {}
     for name in names:

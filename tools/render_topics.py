@@ -21,6 +21,7 @@ from typing import Any
 import yaml
 
 from kintsugi.common.topics import ALL_TOPICS, SLA_APP_ID, TopicSpec, sla_faust_topics
+from tools.generated import add_target_arguments, write_or_check
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "deploy" / "k8s" / "components" / "strimzi-topics" / "topics.yaml"
@@ -111,9 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replicas", type=int, default=DEFAULT_REPLICAS)
     parser.add_argument("--prefix", default="", help="KINTSUGI_TOPIC_PREFIX of the deployment")
     parser.add_argument("--sla-app-id", default=SLA_APP_ID, help="KINTSUGI_SLA_APP_ID")
-    target = parser.add_mutually_exclusive_group()
-    target.add_argument("--output", type=Path, help="write here instead of stdout")
-    target.add_argument("--check", type=Path, help="fail if this file is not a fresh render")
+    add_target_arguments(parser)
     args = parser.parse_args(argv)
     if args.replicas < 1:
         parser.error("--replicas must be at least 1")
@@ -124,22 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         prefix=args.prefix,
         sla_app_id=args.sla_app_id,
     )
-    if args.check is not None:
-        current = args.check.read_text(encoding="utf-8") if args.check.exists() else ""
-        if current != text:
-            print(
-                f"{args.check} is out of date; run: python -m tools.render_topics "
-                f"--output {args.check}",
-                file=sys.stderr,
-            )
-            return 1
-        return 0
-    if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
-    return 0
+    return write_or_check(text, args, "python -m tools.render_topics")
 
 
 if __name__ == "__main__":
