@@ -53,7 +53,7 @@ KUBERNETES_KINDS = (
     ("policy/v1", "PodDisruptionBudget"),
 )
 PROMETHEUS_OPERATOR_CRDS = ("podmonitors", "servicemonitors", "prometheusrules")
-KEDA_CRDS = ("scaledobjects",)
+KEDA_CRDS = ("scaledobjects", "triggerauthentications")
 STRIMZI_CRDS = {
     "io.strimzi.api.kafka.model.topic.KafkaTopic": "kafkatopic",
     "io.strimzi.api.kafka.model.user.KafkaUser": "kafkauser",
