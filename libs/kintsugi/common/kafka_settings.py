@@ -25,7 +25,8 @@ def _read_secret(path: Path) -> str:
     try:
         value = path.read_text(encoding="utf-8").rstrip("\r\n")
     except OSError as error:
-        raise ValueError(f"KAFKA_SASL_PASSWORD_FILE: cannot read {path}: {error.strerror}") from None
+        problem = f"cannot read {path}: {error.strerror}"
+        raise ValueError(f"KAFKA_SASL_PASSWORD_FILE: {problem}") from None
     if not value:
         raise ValueError(f"KAFKA_SASL_PASSWORD_FILE: {path} is empty")
     return value
