@@ -60,8 +60,27 @@ def dashboard_targets(paths: list[Path] | None = None) -> list[tuple[str, dict[s
     return found
 
 
+# What Grafana puts in place of its variables, so that a dashboard query is plain PromQL
+# a real Prometheus (or promtool) can parse: "all namespaces", "every Kintsugi service".
+GRAFANA_VARIABLES = {
+    "$__rate_interval": "2m",
+    "$__range": "6h",
+    "$namespace": ".*",
+    "$service": "kintsugi-.*",
+}
+
+
+def as_promql(expr: str) -> str:
+    for variable, value in GRAFANA_VARIABLES.items():
+        expr = expr.replace(variable, value)
+    return expr
+
+
 def expressions() -> list[str]:
-    return [r["expr"] for r in alert_rules()] + [t["expr"] for _, t in dashboard_targets()]
+    """Every alert and dashboard query, as the PromQL Prometheus evaluates."""
+    return [r["expr"] for r in alert_rules()] + [
+        as_promql(t["expr"]) for _, t in dashboard_targets()
+    ]
 
 
 def metrics_in(expr: str) -> set[str]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 import yaml
@@ -14,6 +17,7 @@ from tests.unit.deploy.monitoring_files import (
     PROMETHEUS_OWN,
     SERVICES,
     alert_rules,
+    as_promql,
     dashboard_targets,
     exported_metric_names,
     expressions,
@@ -139,3 +143,28 @@ def test_dashboards_have_stable_uids_and_titled_panels() -> None:
         uids.add(dashboard["uid"])
         assert all(panel["title"] for panel in dashboard["panels"]), path.name
     assert len(uids) == len(DASHBOARDS)
+
+
+def test_every_dashboard_query_is_valid_promql(tmp_path: Path) -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed (make lint installs it)")
+    queries = sorted({as_promql(target["expr"]) for _, target in dashboard_targets()})
+    assert not [q for q in queries if "$" in q], "a Grafana variable GRAFANA_VARIABLES lacks"
+    rules = {
+        "groups": [
+            {
+                "name": "dashboards",
+                "rules": [
+                    {"record": f"kintsugi:dashboard_query:{n}", "expr": q}
+                    for n, q in enumerate(queries)
+                ],
+            }
+        ]
+    }
+    path = tmp_path / "dashboard-queries.yaml"
+    path.write_text(yaml.safe_dump(rules), encoding="utf-8")
+    result = subprocess.run(
+        [promtool, "check", "rules", str(path)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
