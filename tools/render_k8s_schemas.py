@@ -141,7 +141,9 @@ def _local_refs(node: Any) -> Any:
     return node
 
 
-def kubernetes_schemas(spec_dir: Path) -> dict[str, Any]:
+def kubernetes_schemas(
+    spec_dir: Path, kinds: tuple[tuple[str, str], ...] = KUBERNETES_KINDS
+) -> dict[str, Any]:
     components: dict[str, Any] = {}
     for path in sorted(spec_dir.glob("*_openapi.json")):
         components.update(json.loads(path.read_text())["components"].get("schemas", {}))
@@ -151,7 +153,7 @@ def kubernetes_schemas(spec_dir: Path) -> dict[str, Any]:
         for gvk in schema.get("x-kubernetes-group-version-kind", [])
     }
     schemas = {}
-    for api_version, kind in KUBERNETES_KINDS:
+    for api_version, kind in kinds:
         group, _, version = api_version.rpartition("/")
         root = by_gvk[(group, version, kind)]
         needed, queue = set(), [root]
