@@ -186,14 +186,9 @@ GRPC_CODES = Panel(
 )
 IN_FLIGHT = Panel(
     "gRPC requests in flight, per pod",
-    "Average concurrent requests (seconds of work per second). The intake autoscaler adds "
-    "pods when this passes its target (see deploy/k8s/components/autoscaling).",
-    (
-        (
-            "sum by (pod) (rate(kintsugi_grpc_request_seconds_sum{S}[$__rate_interval]))",
-            "{{pod}}",
-        ),
-    ),
+    "Calls being handled right now. The intake autoscaler adds pods when the average per "
+    "pod passes its target (deploy/k8s/components/autoscaling).",
+    (("sum by (pod) (kintsugi_grpc_in_flight_requests{S})", "{{pod}}"),),
 )
 CLASSIFIED = Panel(
     "Complaints classified per hour, by regime and severity",

@@ -34,7 +34,12 @@ from tests.unit.deploy.k8s_docs import (
     service_of,
     workloads,
 )
-from tests.unit.deploy.monitoring_files import ALERT_RULES, DASHBOARDS
+from tests.unit.deploy.monitoring_files import (
+    ALERT_RULES,
+    DASHBOARDS,
+    exported_metric_names,
+    metrics_in,
+)
 
 SCHEMAS = K8S / "schemas"
 ADAPTER_RULES = ROOT / "deploy" / "monitoring" / "prometheus-adapter" / "rules.yaml"
@@ -265,7 +270,9 @@ def test_intake_scales_on_cpu_and_requests_in_flight(production: list[Doc]) -> N
     assert metrics["Resource"]["resource"]["name"] == "cpu"
     custom = metrics["Pods"]["pods"]["metric"]["name"]
     adapter = yaml.safe_load(ADAPTER_RULES.read_text())["rules"]["custom"]
-    assert custom in [rule["name"]["as"] for rule in adapter], "prometheus-adapter serves it"
+    (rule,) = [rule for rule in adapter if rule["name"]["as"] == custom]
+    (series,) = metrics_in(rule["seriesQuery"])
+    assert series in exported_metric_names(), "the adapter serves a metric intake exports"
     assert 2 <= spec["minReplicas"] < spec["maxReplicas"]
 
 
