@@ -13,7 +13,13 @@ KAFKA       := tools/kafka/kafka.sh
 PYTEST_ARGS ?=
 KUSTOMIZE_VERSION := v5.8.2
 KUSTOMIZE   := $(TOOLS)/bin/kustomize
+KUBECONFORM_VERSION := v0.8.0
+KUBECONFORM := $(TOOLS)/bin/kubeconform
 TOPICS_MANIFEST := deploy/k8s/components/strimzi-topics/topics.yaml
+USERS_MANIFEST  := deploy/k8s/components/strimzi-users/users.yaml
+PROMETHEUS_RULE := deploy/k8s/components/monitoring/prometheus-rule.yaml
+DASHBOARDS_DIR  := deploy/monitoring/grafana/dashboards
+K8S_SCHEMAS := deploy/k8s/schemas/{{ .ResourceKind }}{{ .KindSuffix }}.json
 
 .PHONY: help install proto proto-check lint test test-unit test-integration test-e2e \
         kafka kafka-down topics up down bench clean k8s-topics k8s-check prometheus-tools ghz
@@ -81,17 +87,28 @@ down:  ## stop everything `make up` started
 $(KUSTOMIZE):
 	GOBIN=$(abspath $(dir $(KUSTOMIZE))) GOTOOLCHAIN=local go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
 
-k8s-topics: $(VENV)/.installed  ## re-render the Strimzi KafkaTopic manifests from topics.py
-	$(PY) -m tools.render_topics --output $(TOPICS_MANIFEST)
+$(KUBECONFORM):
+	GOBIN=$(abspath $(dir $(KUBECONFORM))) GOTOOLCHAIN=local go install github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)
 
-k8s-check: $(VENV)/.installed $(KUSTOMIZE)  ## render every overlay; topics manifest in sync
+k8s-topics: $(VENV)/.installed  ## re-render the generated manifests (topics, users, alerts, dashboards)
+	$(PY) -m tools.render_topics --output $(TOPICS_MANIFEST)
+	$(PY) -m tools.render_kafka_users --output $(USERS_MANIFEST)
+	$(PY) -m tools.render_prometheus_rule --output $(PROMETHEUS_RULE)
+	$(PY) -m tools.render_dashboards --output-dir $(DASHBOARDS_DIR)
+
+k8s-check: $(VENV)/.installed $(KUSTOMIZE) $(KUBECONFORM)  ## generated manifests fresh; every overlay valid (kubeconform, strict)
 	$(PY) -m tools.render_topics --check $(TOPICS_MANIFEST)
+	$(PY) -m tools.render_kafka_users --check $(USERS_MANIFEST)
+	$(PY) -m tools.render_prometheus_rule --check $(PROMETHEUS_RULE)
+	$(PY) -m tools.render_dashboards --check-dir $(DASHBOARDS_DIR)
 	@for overlay in deploy/k8s/overlays/*/; do \
-	  echo "kustomize build $$overlay"; $(KUSTOMIZE) build "$$overlay" > /dev/null || exit 1; \
+	  echo "kustomize build $$overlay | kubeconform -strict"; \
+	  $(KUSTOMIZE) build "$$overlay" | $(KUBECONFORM) -strict -summary \
+	    -schema-location '$(K8S_SCHEMAS)' - || exit 1; \
 	done
 
 test: lint k8s-check  ## lint, render manifests, then unit, integration (real Kafka) and e2e tests
-	KUSTOMIZE=$(abspath $(KUSTOMIZE)) $(PY) -m pytest $(PYTEST_ARGS)
+	KUSTOMIZE=$(abspath $(KUSTOMIZE)) KUBECONFORM=$(abspath $(KUBECONFORM)) $(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: install
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
