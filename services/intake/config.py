@@ -18,3 +18,9 @@ class IntakeSettings(ServiceSettings):
     consume_raw_topic: bool = Field(
         default=True, description="Also accept SubmitComplaintRequest messages from Kafka"
     )
+    claim_wait_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="How long to wait for another replica that claimed the same request "
+        "first to publish it, before publishing its (identical) events itself",
+    )

@@ -8,18 +8,37 @@ import functools
 from kintsugi.common.logs import get_logger
 from kintsugi.common.runtime import Edges, run_consumer, run_service
 from kintsugi.common.timeutil import system_clock
-from kintsugi.common.topics import RAW_COMPLAINTS
+from kintsugi.common.topics import INTAKE_SUBMISSIONS, RAW_COMPLAINTS
 from services.intake.adapters.grpc_api import GrpcServer
-from services.intake.adapters.kafka_out import KafkaAcceptedComplaints
+from services.intake.adapters.ledger_kafka import KafkaLedger
 from services.intake.adapters.raw_topic import RawComplaintHandler, decode_request
 from services.intake.config import IntakeSettings
-from services.intake.service import Intake
+from services.intake.service import Intake, IntakeOptions
 
 log = get_logger("intake")
 
 
 async def serve(edges: Edges, stop: asyncio.Event, *, settings: IntakeSettings) -> None:
-    intake = Intake(KafkaAcceptedComplaints(edges.events), system_clock)
+    kafka = settings.kafka
+    ledger = KafkaLedger(edges.producer, kafka, kafka.topic(INTAKE_SUBMISSIONS))
+    edges.health.add_check("ledger", lambda: ledger.healthy)
+    # Nothing is answered before the ledger is read: an answer needs every earlier claim.
+    await ledger.start()
+    try:
+        intake = Intake(
+            edges.events,
+            ledger,
+            system_clock,
+            IntakeOptions(claim_wait_s=settings.claim_wait_s),
+        )
+        await _serve(edges, stop, settings, intake)
+    finally:
+        await ledger.stop()
+
+
+async def _serve(
+    edges: Edges, stop: asyncio.Event, settings: IntakeSettings, intake: Intake
+) -> None:
     grpc_server = GrpcServer(intake, settings.grpc_host, settings.grpc_port)
     edges.health.add_check("grpc", lambda: grpc_server.serving)
     await grpc_server.start()

@@ -16,11 +16,11 @@ from kintsugi.common.codec import event_type
 from kintsugi.common.kafka import EventPublisher, make_producer
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.timeutil import system_clock
-from kintsugi.common.topics import COMPLAINT_EVENTS
+from kintsugi.common.topics import COMPLAINT_EVENTS, INTAKE_SUBMISSIONS
 from kintsugi.events.v1 import complaint_pb2 as pb
 from kintsugi.intake.v1 import intake_pb2, intake_pb2_grpc
 from services.intake.adapters.grpc_api import GrpcServer
-from services.intake.adapters.kafka_out import KafkaAcceptedComplaints
+from services.intake.adapters.ledger_kafka import KafkaLedger
 from services.intake.service import Intake, complaint_id_for
 from tools.devstack.events import TopicTail
 
@@ -30,19 +30,26 @@ async def intake_channel(kafka_settings: KafkaSettings) -> AsyncIterator[grpc.ai
     producer = make_producer(kafka_settings, "test-intake")
     await producer.start()
     publisher = EventPublisher(producer, kafka_settings.topic(COMPLAINT_EVENTS))
-    server = GrpcServer(Intake(KafkaAcceptedComplaints(publisher), system_clock), "127.0.0.1", 0)
+    ledger = KafkaLedger(producer, kafka_settings, kafka_settings.topic(INTAKE_SUBMISSIONS))
+    await ledger.start()
+    server = GrpcServer(Intake(publisher, ledger, system_clock), "127.0.0.1", 0)
     await server.start()
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
             yield channel
     finally:
         await server.stop(grace_s=1)
+        await ledger.stop()
         await producer.stop()
+
+
+# One receipt time for the module: a resubmission is the same content in every field.
+RECEIVED_AT = datetime.now(UTC) - timedelta(minutes=3)
 
 
 def _request(reference: str, **overrides: object) -> intake_pb2.SubmitComplaintRequest:
     received = Timestamp()
-    received.FromDatetime(datetime.now(UTC) - timedelta(minutes=3))
+    received.FromDatetime(RECEIVED_AT)
     request = intake_pb2.SubmitComplaintRequest(
         source_system="crm",
         source_reference=reference,
@@ -91,13 +98,17 @@ async def test_a_valid_complaint_is_recorded_as_received_then_classified(
     assert classified.classified.regime == "uk-fca-disp"
 
 
-async def test_resubmitting_the_same_reference_returns_the_same_complaint(
-    intake_channel: grpc.aio.Channel, unique: str
+async def test_resubmitting_the_same_content_returns_the_first_answer_and_publishes_nothing(
+    intake_channel: grpc.aio.Channel, kafka_settings: KafkaSettings, unique: str
 ) -> None:
     stub = intake_pb2_grpc.IntakeServiceStub(intake_channel)
     first = await stub.SubmitComplaint(_request(unique))
-    second = await stub.SubmitComplaint(_request(unique))
-    assert first.complaint_id == second.complaint_id
+    topic = kafka_settings.topic(COMPLAINT_EVENTS)
+    async with TopicTail(kafka_settings, topic, from_start=False) as tail:
+        second = await stub.SubmitComplaint(_request(unique))
+        seen = await tail.collect(lambda _: False, timeout_s=2)
+    assert second == first
+    assert [e for e in seen if e.complaint_id == first.complaint_id] == []
 
 
 async def test_an_invalid_complaint_fails_with_every_broken_field_and_nothing_recorded(

@@ -1,42 +1,37 @@
-"""The gRPC IntakeService: protobuf in, domain use case, protobuf (or rich error) out."""
+"""The gRPC IntakeService: protobuf in, the intake use case, protobuf (or rich error) out."""
 
 from __future__ import annotations
 
+from typing import Any, NoReturn
+
 import grpc
-from google.protobuf import any_pb2
-from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_health.v1 import _async as health_aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
-from grpc_status import rpc_status
 
-from kintsugi.common import metrics
 from kintsugi.common.grpc_observability import ObservabilityInterceptor
 from kintsugi.common.logs import get_logger
 from kintsugi.intake.v1 import intake_pb2, intake_pb2_grpc
-from services.intake.adapters.protos import response_for, submission_from_request
+from services.intake.adapters.grpc_errors import (
+    already_exists_status,
+    invalid_argument_status,
+    unavailable_status,
+)
+from services.intake.adapters.protos import submission_from_request
+from services.intake.adapters.reflection import enable_reflection
 from services.intake.domain.submission import InvalidSubmission
-from services.intake.service import Intake
+from services.intake.service import AlreadyClaimed, Intake
 
 log = get_logger(__name__)
 
 SERVICE_NAME = intake_pb2.DESCRIPTOR.services_by_name["IntakeService"].full_name
+RETRY_AFTER_S = 1.0
+
+Context = grpc.aio.ServicerContext[Any, Any]
 
 
-def invalid_argument_status(invalid: InvalidSubmission) -> grpc.Status:
-    """INVALID_ARGUMENT carrying a google.rpc.BadRequest with one violation per rule."""
-    bad_request = error_details_pb2.BadRequest(
-        field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.rule)
-            for v in invalid.violations
-        ]
-    )
-    detail = any_pb2.Any()
-    detail.Pack(bad_request)
-    status = status_pb2.Status(
-        code=code_pb2.INVALID_ARGUMENT, message=f"invalid complaint: {invalid}", details=[detail]
-    )
-    return rpc_status.to_status(status)
+async def abort_with(context: Context, status: grpc.Status) -> NoReturn:
+    await context.abort(status.code, status.details, status.trailing_metadata)
+    raise AssertionError("abort returns only by raising")
 
 
 class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
@@ -44,37 +39,32 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         self._intake = intake
 
     async def SubmitComplaint(
-        self,
-        request: intake_pb2.SubmitComplaintRequest,
-        context: grpc.aio.ServicerContext[
-            intake_pb2.SubmitComplaintRequest, intake_pb2.SubmitComplaintResponse
-        ],
+        self, request: intake_pb2.SubmitComplaintRequest, context: Context
     ) -> intake_pb2.SubmitComplaintResponse:
         submission = submission_from_request(request)
         try:
-            accepted = await self._intake.submit(submission)
+            return await self._intake.submit(submission, via="grpc")
         except InvalidSubmission as invalid:
-            metrics.COMPLAINTS_SUBMITTED.labels(submission.channel or "unknown", "invalid").inc()
-            log.info("complaint_rejected", violations=[v.field for v in invalid.violations])
-            status = invalid_argument_status(invalid)
-            await context.abort(status.code, status.details, status.trailing_metadata)
-        except Exception:
-            metrics.COMPLAINTS_SUBMITTED.labels(submission.channel or "unknown", "failed").inc()
-            log.exception("complaint_not_recorded")
-            await context.abort(
-                grpc.StatusCode.UNAVAILABLE,
-                "complaint could not be recorded; retry with the same ids",
+            await abort_with(context, invalid_argument_status(invalid))
+        except AlreadyClaimed as conflict:
+            await abort_with(
+                context, already_exists_status(str(conflict), "complaint", conflict.complaint_id)
             )
-        metrics.COMPLAINTS_SUBMITTED.labels(submission.channel, "accepted").inc()
-        log.info(
-            "complaint_accepted",
-            complaint_id=accepted.complaint_id,
-            source_reference=submission.source_reference,
-            category=accepted.classification.category,
-            severity=accepted.classification.severity,
-            regime=accepted.classification.regime,
-        )
-        return response_for(accepted)
+        except Exception:
+            log.exception("complaint_not_recorded")
+            await abort_with(
+                context,
+                unavailable_status(
+                    "complaint could not be recorded; retry with the same request",
+                    RETRY_AFTER_S,
+                ),
+            )
+
+    async def RecordActivity(
+        self, request: intake_pb2.RecordActivityRequest, context: Context
+    ) -> intake_pb2.RecordActivityResponse:
+        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "RecordActivity is not built yet")
+        raise AssertionError("abort returns only by raising")
 
 
 class GrpcServer:
@@ -83,9 +73,7 @@ class GrpcServer:
         intake_pb2_grpc.add_IntakeServiceServicer_to_server(IntakeServicer(intake), self._server)
         self.health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
-        reflection.enable_server_reflection(
-            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self._server
-        )
+        enable_reflection((SERVICE_NAME, health.SERVICE_NAME), self._server)
         self.port = self._server.add_insecure_port(f"{host}:{port}")
         self.serving = False
 

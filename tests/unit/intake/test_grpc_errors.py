@@ -9,10 +9,13 @@ import pytest
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 from kintsugi.events.v1 import complaint_pb2 as pb
-from services.intake.adapters.grpc_api import IntakeServicer, invalid_argument_status
+from services.intake.adapters.grpc_api import IntakeServicer
+from services.intake.adapters.grpc_errors import invalid_argument_status
 from services.intake.domain.submission import FieldViolation, InvalidSubmission, validate
-from services.intake.service import AcceptedComplaint, Intake
+from services.intake.ledger import InMemoryLedger
+from services.intake.service import Intake
 from tests.unit.intake.factories import NOW, a_customer, a_request, a_submission
+from tests.unit.intake.fakes import RecordedEvents, UnavailableEvents
 
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
@@ -75,33 +78,20 @@ def as_grpc(context: FakeContext) -> Any:
     return context
 
 
-class RecordedComplaints:
-    def __init__(self) -> None:
-        self.recorded: list[AcceptedComplaint] = []
-
-    async def record(self, accepted: AcceptedComplaint) -> None:
-        self.recorded.append(accepted)
-
-
-class UnavailableComplaints:
-    async def record(self, accepted: AcceptedComplaint) -> None:
-        raise ConnectionError("broker down")
-
-
 async def test_submit_complaint_answers_with_the_id_and_classification() -> None:
-    recorded = RecordedComplaints()
-    servicer = IntakeServicer(Intake(recorded, clock=lambda: NOW))
+    recorded = RecordedEvents()
+    servicer = IntakeServicer(Intake(recorded, InMemoryLedger(), clock=lambda: NOW))
 
     response = await servicer.SubmitComplaint(a_request(), as_grpc(FakeContext()))
 
-    assert response.complaint_id == recorded.recorded[0].complaint_id
+    assert response.complaint_id == recorded.events[0].complaint_id
     assert response.category == "fraud"
     assert response.regime == "uk-psd2-emoney"
 
 
 async def test_submit_complaint_aborts_with_the_bad_request_in_trailing_metadata() -> None:
-    recorded = RecordedComplaints()
-    servicer = IntakeServicer(Intake(recorded, clock=lambda: NOW))
+    recorded = RecordedEvents()
+    servicer = IntakeServicer(Intake(recorded, InMemoryLedger(), clock=lambda: NOW))
     context = FakeContext()
 
     with pytest.raises(AbortedError):
@@ -112,11 +102,11 @@ async def test_submit_complaint_aborts_with_the_bad_request_in_trailing_metadata
     assert code == grpc.StatusCode.INVALID_ARGUMENT
     [raw] = [value for key, value in trailing if key == STATUS_DETAILS_KEY]
     assert [f for f, _ in bad_request_of(status_pb2.Status.FromString(raw))] == ["channel"]
-    assert recorded.recorded == []
+    assert recorded.events == []
 
 
 async def test_submit_complaint_asks_the_caller_to_retry_when_it_could_not_be_recorded() -> None:
-    servicer = IntakeServicer(Intake(UnavailableComplaints(), clock=lambda: NOW))
+    servicer = IntakeServicer(Intake(UnavailableEvents(), InMemoryLedger(), clock=lambda: NOW))
     context = FakeContext()
 
     with pytest.raises(AbortedError):

@@ -13,7 +13,8 @@ from kintsugi.events.v1 import complaint_pb2 as pb
 from services.intake.adapters.protos import events_for, response_for, submission_from_request
 from services.intake.domain.classification import classify
 from services.intake.domain.submission import validate
-from services.intake.service import AcceptedComplaint, complaint_id_for
+from services.intake.records import AcceptedComplaint
+from services.intake.service import complaint_id_for
 from tests.unit.intake.factories import NOW, RECEIVED_AT, a_customer, a_request, a_submission
 
 
