@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from kintsugi.common.settings import ServiceSettings
+
+# The sla's calendars, shipped with the package: intake accepts their jurisdictions only.
+SLA_CALENDARS = Path(__file__).resolve().parent.parent / "sla" / "policies" / "calendars.yaml"
 
 
 class IntakeSettings(ServiceSettings):
@@ -23,4 +28,12 @@ class IntakeSettings(ServiceSettings):
         gt=0,
         description="How long to wait for another replica that claimed the same request "
         "first to publish it, before publishing its (identical) events itself",
+    )
+    calendars_file: Path = Field(
+        default=SLA_CALENDARS,
+        description="The sla's calendars.yaml (the same file the sla reads): jurisdictions "
+        "without a calendar are refused",
+    )
+    max_received_age_days: int = Field(
+        default=90, ge=1, description="Oldest receipt time accepted, in days before now"
     )

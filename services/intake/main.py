@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from datetime import timedelta
 
+from kintsugi.common.jurisdictions import CalendarsFileError, calendar_ids
 from kintsugi.common.logs import get_logger
-from kintsugi.common.runtime import Edges, run_consumer, run_service
+from kintsugi.common.runtime import Edges, exit_on_bad_configuration, run_consumer, run_service
 from kintsugi.common.timeutil import system_clock
 from kintsugi.common.topics import INTAKE_SUBMISSIONS, RAW_COMPLAINTS
 from services.intake.adapters.grpc_api import GrpcServer
 from services.intake.adapters.ledger_kafka import KafkaLedger
 from services.intake.adapters.raw_topic import RawComplaintHandler, decode_request
 from services.intake.config import IntakeSettings
+from services.intake.domain.rules import InputRules
 from services.intake.service import Intake, IntakeOptions
 
 log = get_logger("intake")
@@ -29,6 +32,7 @@ async def serve(edges: Edges, stop: asyncio.Event, *, settings: IntakeSettings) 
             edges.events,
             ledger,
             system_clock,
+            input_rules(settings),
             IntakeOptions(claim_wait_s=settings.claim_wait_s),
         )
         await _serve(edges, stop, settings, intake)
@@ -66,8 +70,17 @@ async def _serve(
         await draining
 
 
+def input_rules(settings: IntakeSettings) -> InputRules:
+    try:
+        jurisdictions = calendar_ids(settings.calendars_file)
+    except CalendarsFileError as error:
+        exit_on_bad_configuration("intake", error)
+    return InputRules(jurisdictions, timedelta(days=settings.max_received_age_days))
+
+
 def main() -> None:
     settings = IntakeSettings()
+    input_rules(settings)  # a bad calendars file stops the service before it starts
     run_service("intake", settings, functools.partial(serve, settings=settings))
 
 

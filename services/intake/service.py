@@ -24,6 +24,7 @@ from kintsugi.intake.v1 import intake_pb2
 from services.intake.adapters.protos import events_for, response_for
 from services.intake.domain.classification import classify
 from services.intake.domain.fingerprint import fingerprint
+from services.intake.domain.rules import InputRules
 from services.intake.domain.submission import InvalidSubmission, Submission, validate
 from services.intake.ledger import Claim, Ledger
 from services.intake.records import AcceptedComplaint
@@ -78,11 +79,13 @@ class Intake:
         events: EventLog,
         ledger: Ledger,
         clock: Clock,
+        rules: InputRules,
         options: IntakeOptions | None = None,
     ) -> None:
         self._events = events
         self._ledger = ledger
         self._clock = clock
+        self._rules = rules
         self._options = options or IntakeOptions()
 
     async def submit(
@@ -92,7 +95,7 @@ class Intake:
         nothing is recorded then. Other failures (Kafka) propagate: retrying is safe."""
         channel = submission.channel or "unknown"
         now = self._clock()
-        violations = validate(submission, now)
+        violations = validate(submission, now, self._rules)
         if violations:
             metrics.COMPLAINTS_SUBMITTED.labels(channel, "invalid").inc()
             log.info("complaint_rejected", via=via, violations=[v.field for v in violations])

@@ -13,6 +13,7 @@ from grpc_status import rpc_status
 from prometheus_client import REGISTRY
 
 from kintsugi.common.codec import event_type
+from kintsugi.common.jurisdictions import calendar_ids
 from kintsugi.common.kafka import EventPublisher, make_producer
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.timeutil import system_clock
@@ -21,6 +22,8 @@ from kintsugi.events.v1 import complaint_pb2 as pb
 from kintsugi.intake.v1 import intake_pb2, intake_pb2_grpc
 from services.intake.adapters.grpc_api import GrpcServer
 from services.intake.adapters.ledger_kafka import KafkaLedger
+from services.intake.config import SLA_CALENDARS
+from services.intake.domain.rules import InputRules
 from services.intake.service import Intake, complaint_id_for
 from tools.devstack.events import TopicTail
 
@@ -32,7 +35,8 @@ async def intake_channel(kafka_settings: KafkaSettings) -> AsyncIterator[grpc.ai
     publisher = EventPublisher(producer, kafka_settings.topic(COMPLAINT_EVENTS))
     ledger = KafkaLedger(producer, kafka_settings, kafka_settings.topic(INTAKE_SUBMISSIONS))
     await ledger.start()
-    server = GrpcServer(Intake(publisher, ledger, system_clock), "127.0.0.1", 0)
+    rules = InputRules(calendar_ids(SLA_CALENDARS))
+    server = GrpcServer(Intake(publisher, ledger, system_clock, rules), "127.0.0.1", 0)
     await server.start()
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
@@ -142,3 +146,36 @@ async def test_an_invalid_complaint_fails_with_every_broken_field_and_nothing_re
     violations = {v.field: v.description for v in bad_request.field_violations}
     assert set(violations) == {"jurisdiction", "channel", "customer.email", "received_at"}
     assert "ISO 3166" in violations["jurisdiction"]
+
+
+async def test_what_an_integrator_saw_accepted_is_refused_with_every_field_named(
+    intake_channel: grpc.aio.Channel, unique: str
+) -> None:
+    stub = intake_pb2_grpc.IntakeServiceStub(intake_channel)
+    request = _request(unique, subject="Charged\r\nBcc: all", jurisdiction="US-CA")
+    request.received_at.FromDatetime(datetime(1990, 1, 1, tzinfo=UTC))
+    request.customer.display_name = "Ada\nLovelace"
+    request.customer.preferred_language = "klingon!!"
+    request.customer.phone = "07700 900123"
+
+    with pytest.raises(grpc.aio.AioRpcError) as failure:
+        await stub.SubmitComplaint(request)
+
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    status = rpc_status.from_call(failure.value)
+    assert status is not None
+    bad_request = error_details_pb2.BadRequest()
+    assert status.details[0].Unpack(bad_request)
+    violations = {v.field: v.description for v in bad_request.field_violations}
+    assert set(violations) == {
+        "subject",
+        "jurisdiction",
+        "received_at",
+        "customer.display_name",
+        "customer.preferred_language",
+        "customer.phone",
+    }
+    assert "business calendar" in violations["jurisdiction"]
+    assert "90 days" in violations["received_at"]
+    assert "BCP 47" in violations["customer.preferred_language"]
+    assert "E.164" in violations["customer.phone"]

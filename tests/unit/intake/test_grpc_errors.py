@@ -14,7 +14,7 @@ from services.intake.adapters.grpc_errors import invalid_argument_status
 from services.intake.domain.submission import FieldViolation, InvalidSubmission, validate
 from services.intake.ledger import InMemoryLedger
 from services.intake.service import Intake
-from tests.unit.intake.factories import NOW, a_customer, a_request, a_submission
+from tests.unit.intake.factories import NOW, RULES, a_customer, a_request, a_submission
 from tests.unit.intake.fakes import RecordedEvents, UnavailableEvents
 
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
@@ -35,7 +35,7 @@ def bad_request_of(rich: status_pb2.Status) -> list[tuple[str, str]]:
 
 def test_invalid_submission_is_invalid_argument_with_one_field_violation_per_rule() -> None:
     submission = a_submission(channel="sms", customer=a_customer(phone=""), jurisdiction="England")
-    violations = validate(submission, NOW)
+    violations = validate(submission, NOW, RULES)
 
     status = invalid_argument_status(InvalidSubmission(violations))
 
@@ -80,7 +80,7 @@ def as_grpc(context: FakeContext) -> Any:
 
 async def test_submit_complaint_answers_with_the_id_and_classification() -> None:
     recorded = RecordedEvents()
-    servicer = IntakeServicer(Intake(recorded, InMemoryLedger(), clock=lambda: NOW))
+    servicer = IntakeServicer(Intake(recorded, InMemoryLedger(), clock=lambda: NOW, rules=RULES))
 
     response = await servicer.SubmitComplaint(a_request(), as_grpc(FakeContext()))
 
@@ -91,7 +91,7 @@ async def test_submit_complaint_answers_with_the_id_and_classification() -> None
 
 async def test_submit_complaint_aborts_with_the_bad_request_in_trailing_metadata() -> None:
     recorded = RecordedEvents()
-    servicer = IntakeServicer(Intake(recorded, InMemoryLedger(), clock=lambda: NOW))
+    servicer = IntakeServicer(Intake(recorded, InMemoryLedger(), clock=lambda: NOW, rules=RULES))
     context = FakeContext()
 
     with pytest.raises(AbortedError):
@@ -106,7 +106,9 @@ async def test_submit_complaint_aborts_with_the_bad_request_in_trailing_metadata
 
 
 async def test_submit_complaint_asks_the_caller_to_retry_when_it_could_not_be_recorded() -> None:
-    servicer = IntakeServicer(Intake(UnavailableEvents(), InMemoryLedger(), clock=lambda: NOW))
+    servicer = IntakeServicer(
+        Intake(UnavailableEvents(), InMemoryLedger(), clock=lambda: NOW, rules=RULES)
+    )
     context = FakeContext()
 
     with pytest.raises(AbortedError):

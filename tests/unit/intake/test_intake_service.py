@@ -18,7 +18,7 @@ from services.intake.domain.submission import InvalidSubmission, Submission
 from services.intake.ledger import Claim, InMemoryLedger
 from services.intake.records import AcceptedComplaint
 from services.intake.service import AlreadyClaimed, Intake, IntakeOptions, complaint_id_for
-from tests.unit.intake.factories import NOW, a_customer, a_submission
+from tests.unit.intake.factories import NOW, RULES, a_customer, a_submission
 from tests.unit.intake.fakes import RecordedEvents, UnavailableEvents
 
 QUICK = IntakeOptions(claim_wait_s=0.05)
@@ -36,7 +36,7 @@ def ledger() -> InMemoryLedger:
 
 @pytest.fixture
 def intake(events: RecordedEvents, ledger: InMemoryLedger) -> Intake:
-    return Intake(events, ledger, clock=lambda: NOW, options=QUICK)
+    return Intake(events, ledger, clock=lambda: NOW, rules=RULES, options=QUICK)
 
 
 def submitted(channel: str, outcome: str) -> float:
@@ -80,10 +80,10 @@ async def test_an_invalid_complaint_is_rejected_naming_every_rule_and_nothing_is
 async def test_the_same_content_again_gets_the_first_answer_and_nothing_is_published_twice(
     events: RecordedEvents, ledger: InMemoryLedger
 ) -> None:
-    first = await Intake(events, ledger, clock=lambda: NOW).submit(a_submission())
+    first = await Intake(events, ledger, clock=lambda: NOW, rules=RULES).submit(a_submission())
     accepted_before = submitted("email", "accepted")
     # Later, after the classification rules changed: the caller still gets the first answer.
-    later = Intake(events, ledger, clock=lambda: NOW + timedelta(days=1))
+    later = Intake(events, ledger, clock=lambda: NOW + timedelta(days=1), rules=RULES)
 
     again = await later.submit(a_submission())
 
@@ -110,12 +110,14 @@ async def test_a_failure_to_publish_is_raised_and_a_retry_publishes_the_claimed_
     ledger: InMemoryLedger,
 ) -> None:
     with pytest.raises(ConnectionError):
-        await Intake(UnavailableEvents(), ledger, clock=lambda: NOW, options=QUICK).submit(
-            a_submission()
-        )
+        await Intake(
+            UnavailableEvents(), ledger, clock=lambda: NOW, rules=RULES, options=QUICK
+        ).submit(a_submission())
     events = RecordedEvents()
     # The retry arrives an hour later: it publishes what was claimed, byte for byte.
-    retry = Intake(events, ledger, clock=lambda: NOW + timedelta(hours=1), options=QUICK)
+    retry = Intake(
+        events, ledger, clock=lambda: NOW + timedelta(hours=1), rules=RULES, options=QUICK
+    )
 
     response = await retry.submit(a_submission())
 
@@ -136,9 +138,9 @@ async def test_a_claim_another_replica_is_publishing_is_waited_for_not_published
         await ledger.mark_published(entry)
 
     finishing = asyncio.create_task(other_replica_finishes())
-    response = await Intake(events, ledger, lambda: NOW, IntakeOptions(claim_wait_s=5)).submit(
-        submission
-    )
+    response = await Intake(
+        events, ledger, lambda: NOW, RULES, IntakeOptions(claim_wait_s=5)
+    ).submit(submission)
     await finishing
 
     assert response.SerializeToString() == claim.response
@@ -160,7 +162,7 @@ async def test_a_claim_whose_replica_died_is_published_by_the_next_request(
 async def test_two_replicas_given_different_content_at_once_accept_exactly_one(
     ledger: InMemoryLedger, events: RecordedEvents
 ) -> None:
-    replicas = [Intake(events, ledger, lambda: NOW, QUICK) for _ in range(2)]
+    replicas = [Intake(events, ledger, lambda: NOW, RULES, QUICK) for _ in range(2)]
     contents = [a_submission(description="Charged twice."), a_submission(description="Rude.")]
 
     results = await asyncio.gather(
@@ -179,7 +181,7 @@ async def test_whatever_is_resubmitted_the_log_holds_the_first_content_once(
     descriptions: list[str],
 ) -> None:
     events, ledger = RecordedEvents(), InMemoryLedger()
-    intake = Intake(events, ledger, lambda: NOW, QUICK)
+    intake = Intake(events, ledger, lambda: NOW, RULES, QUICK)
     outcomes = []
     for text in descriptions:
         try:
