@@ -60,6 +60,10 @@ class Ledger(Protocol):
         """Wait (at most ``timeout_s``) for another replica to mark ``key`` published."""
         ...
 
+    async def sync(self) -> None:
+        """Read the log up to its end as of now (before saying an id is unknown)."""
+        ...
+
 
 @dataclass
 class ClaimTable:
@@ -127,3 +131,6 @@ class InMemoryLedger:
 
     async def wait_published(self, key: str, timeout_s: float) -> bool:
         return await self.table.wait_published(key, timeout_s)
+
+    async def sync(self) -> None:
+        return None  # one process, one log: always read to the end

@@ -10,10 +10,15 @@ from kintsugi.common.jurisdictions import CalendarsFileError, calendar_ids
 from kintsugi.common.logs import get_logger
 from kintsugi.common.runtime import Edges, exit_on_bad_configuration, run_consumer, run_service
 from kintsugi.common.timeutil import system_clock
-from kintsugi.common.topics import INTAKE_SUBMISSIONS, RAW_COMPLAINTS
+from kintsugi.common.topics import INTAKE_SUBMISSIONS, RAW_ACTIVITIES, RAW_COMPLAINTS
 from services.intake.adapters.grpc_api import GrpcServer
 from services.intake.adapters.ledger_kafka import KafkaLedger
-from services.intake.adapters.raw_topic import RawComplaintHandler, decode_request
+from services.intake.adapters.raw_topic import (
+    RawActivityHandler,
+    RawComplaintHandler,
+    decode_activity,
+    decode_request,
+)
 from services.intake.config import IntakeSettings
 from services.intake.domain.rules import InputRules
 from services.intake.service import Intake, IntakeOptions
@@ -56,13 +61,22 @@ async def _serve(
     draining = asyncio.create_task(drain_grpc())
     try:
         if settings.consume_raw_topic:
-            raw = edges.consumer(
+            complaints = edges.consumer(
                 [RAW_COMPLAINTS],
                 RawComplaintHandler(intake),
                 decode=decode_request,
                 key_log_field="source_reference",
             )
-            await run_consumer(raw, stop, settings.shutdown_grace_s)
+            activities = edges.consumer(
+                [RAW_ACTIVITIES],
+                RawActivityHandler(intake),
+                decode=decode_activity,
+                key_log_field="source_reference",
+                group_suffix="-activities",
+            )
+            async with asyncio.TaskGroup() as consumers:
+                for loop in (complaints, activities):
+                    consumers.create_task(run_consumer(loop, stop, settings.shutdown_grace_s))
         else:
             await stop.wait()
     finally:

@@ -21,15 +21,28 @@ from kintsugi.common.logs import get_logger
 from kintsugi.common.timeutil import Clock
 from kintsugi.common.vocabulary import severity_name
 from kintsugi.intake.v1 import intake_pb2
+from services.intake.adapters.activity_protos import (
+    activity_event,
+    activity_id_for,
+    activity_response,
+)
 from services.intake.adapters.protos import events_for, response_for
+from services.intake.domain.activity import Activity, validate_activity
 from services.intake.domain.classification import classify
 from services.intake.domain.fingerprint import fingerprint
-from services.intake.domain.rules import InputRules
+from services.intake.domain.rules import InputRules, InvalidRequest
 from services.intake.domain.submission import InvalidSubmission, Submission, validate
-from services.intake.ledger import Claim, Ledger
+from services.intake.ledger import Claim, Ledger, LedgerEntry
 from services.intake.records import AcceptedComplaint
 
-__all__ = ["AcceptedComplaint", "AlreadyClaimed", "EventLog", "Intake", "complaint_id_for"]
+__all__ = [
+    "AcceptedComplaint",
+    "AlreadyClaimed",
+    "ComplaintNotFound",
+    "EventLog",
+    "Intake",
+    "complaint_id_for",
+]
 
 log = get_logger("intake")
 
@@ -50,6 +63,17 @@ class AlreadyClaimed(Exception):
         super().__init__(
             f"{what} already recorded as complaint {complaint_id} with different content; "
             "resubmit the original content, or use a new reference"
+        )
+
+
+class ComplaintNotFound(LookupError):
+    """An activity names a complaint no upstream system submitted (yet)."""
+
+    def __init__(self, complaint_id: str, source_system: str, source_reference: str) -> None:
+        self.complaint_id = complaint_id
+        super().__init__(
+            f"no complaint was submitted as ({source_system!r}, {source_reference!r}) "
+            f"(complaint {complaint_id}); submit it before recording activity on it"
         )
 
 
@@ -138,13 +162,64 @@ class Intake:
         )
         return response
 
+    async def record_activity(
+        self, activity: Activity, *, via: str = "grpc"
+    ) -> intake_pb2.RecordActivityResponse:
+        """Raise ``InvalidRequest``, ``ComplaintNotFound`` or ``AlreadyClaimed`` (nothing is
+        recorded then); other failures (Kafka) propagate: retrying is safe."""
+        kind = activity.kind
+        now = self._clock()
+        violations = validate_activity(activity, now, self._rules)
+        if violations:
+            metrics.ACTIVITIES_RECORDED.labels(kind, "invalid").inc()
+            log.info("activity_rejected", via=via, violations=[v.field for v in violations])
+            raise InvalidRequest(violations)
+        complaint_id = complaint_id_for(activity.source_system, activity.source_reference)
+        if self._ledger.entry(complaint_id) is None:
+            await self._ledger.sync()  # it may have been claimed a moment ago elsewhere
+            if self._ledger.entry(complaint_id) is None:
+                metrics.ACTIVITIES_RECORDED.labels(kind, "unknown_complaint").inc()
+                log.info("activity_for_unknown_complaint", via=via, complaint_id=complaint_id)
+                raise ComplaintNotFound(
+                    complaint_id, activity.source_system, activity.source_reference
+                )
+        activity_id = activity_id_for(activity.source_system, activity.activity_reference)
+
+        def first_claim() -> Claim:
+            event = activity_event(activity, complaint_id, activity_id, now)
+            response = activity_response(complaint_id, activity_id)
+            return Claim(activity_id, fingerprint(activity), response.SerializeToString(), (event,))
+
+        try:
+            recorded = await self._record(activity_id, fingerprint(activity), first_claim)
+        except _Conflict as conflict:
+            first = intake_pb2.RecordActivityResponse.FromString(conflict.entry.response)
+            metrics.ACTIVITIES_RECORDED.labels(kind, "conflict").inc()
+            log.info("activity_conflict", via=via, activity_id=activity_id)
+            raise AlreadyClaimed("activity_reference", activity_id, first.complaint_id) from None
+        except Exception:
+            metrics.ACTIVITIES_RECORDED.labels(kind, "failed").inc()
+            log.warning("activity_not_recorded", via=via, activity_id=activity_id)
+            raise
+        outcome = "accepted" if recorded.published_now else "duplicate"
+        metrics.ACTIVITIES_RECORDED.labels(kind, outcome).inc()
+        log.info(
+            "activity_" + outcome,
+            via=via,
+            complaint_id=complaint_id,
+            activity_id=activity_id,
+            kind=kind,
+            new_status=activity.new_status or None,
+        )
+        return intake_pb2.RecordActivityResponse.FromString(recorded.response)
+
     async def _record(self, key: str, digest: bytes, first_claim: _ClaimFactory) -> Recorded:
         entry = self._ledger.entry(key)
         won = False
         if entry is None:
             entry, won = await self._ledger.claim(first_claim())
         if entry.fingerprint != digest:
-            raise _Conflict
+            raise _Conflict(entry)
         events = entry.events  # dropped from the entry once it is marked published
         if entry.published:
             return Recorded(entry.response, published_now=False)
@@ -163,3 +238,6 @@ class _ClaimFactory(Protocol):
 
 class _Conflict(Exception):
     """The id is claimed by different content."""
+
+    def __init__(self, entry: LedgerEntry) -> None:
+        self.entry = entry

@@ -11,15 +11,17 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from kintsugi.common.grpc_observability import ObservabilityInterceptor
 from kintsugi.common.logs import get_logger
 from kintsugi.intake.v1 import intake_pb2, intake_pb2_grpc
+from services.intake.adapters.activity_protos import activity_from_request
 from services.intake.adapters.grpc_errors import (
     already_exists_status,
     invalid_argument_status,
+    not_found_status,
     unavailable_status,
 )
 from services.intake.adapters.protos import submission_from_request
 from services.intake.adapters.reflection import enable_reflection
-from services.intake.domain.submission import InvalidSubmission
-from services.intake.service import AlreadyClaimed, Intake
+from services.intake.domain.rules import InvalidRequest
+from services.intake.service import AlreadyClaimed, ComplaintNotFound, Intake
 
 log = get_logger(__name__)
 
@@ -44,7 +46,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         submission = submission_from_request(request)
         try:
             return await self._intake.submit(submission, via="grpc")
-        except InvalidSubmission as invalid:
+        except InvalidRequest as invalid:
             await abort_with(context, invalid_argument_status(invalid))
         except AlreadyClaimed as conflict:
             await abort_with(
@@ -63,8 +65,25 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     async def RecordActivity(
         self, request: intake_pb2.RecordActivityRequest, context: Context
     ) -> intake_pb2.RecordActivityResponse:
-        await context.abort(grpc.StatusCode.UNIMPLEMENTED, "RecordActivity is not built yet")
-        raise AssertionError("abort returns only by raising")
+        activity = activity_from_request(request)
+        try:
+            return await self._intake.record_activity(activity, via="grpc")
+        except InvalidRequest as invalid:
+            await abort_with(context, invalid_argument_status(invalid, "activity"))
+        except ComplaintNotFound as missing:
+            await abort_with(context, not_found_status(str(missing), missing.complaint_id))
+        except AlreadyClaimed as conflict:
+            await abort_with(
+                context, already_exists_status(str(conflict), "activity", conflict.key)
+            )
+        except Exception:
+            log.exception("activity_not_recorded")
+            await abort_with(
+                context,
+                unavailable_status(
+                    "activity could not be recorded; retry with the same request", RETRY_AFTER_S
+                ),
+            )
 
 
 class GrpcServer:

@@ -8,7 +8,7 @@ from google.protobuf.message import Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from services.intake.domain.submission import InvalidSubmission
+from services.intake.domain.rules import InvalidRequest
 
 
 def rich_status(code: int, message: str, *details: Message) -> grpc.Status:
@@ -20,7 +20,7 @@ def rich_status(code: int, message: str, *details: Message) -> grpc.Status:
     return rpc_status.to_status(status_pb2.Status(code=code, message=message, details=packed))
 
 
-def invalid_argument_status(invalid: InvalidSubmission, what: str = "complaint") -> grpc.Status:
+def invalid_argument_status(invalid: InvalidRequest, what: str = "complaint") -> grpc.Status:
     """INVALID_ARGUMENT carrying a google.rpc.BadRequest with one violation per rule."""
     bad_request = error_details_pb2.BadRequest(
         field_violations=[
@@ -37,6 +37,13 @@ def already_exists_status(message: str, resource_type: str, resource_name: str) 
         resource_type=resource_type, resource_name=resource_name, description=message
     )
     return rich_status(code_pb2.ALREADY_EXISTS, message, info)
+
+
+def not_found_status(message: str, complaint_id: str) -> grpc.Status:
+    info = error_details_pb2.ResourceInfo(
+        resource_type="complaint", resource_name=complaint_id, description=message
+    )
+    return rich_status(code_pb2.NOT_FOUND, message, info)
 
 
 def unavailable_status(message: str, retry_after_s: float) -> grpc.Status:

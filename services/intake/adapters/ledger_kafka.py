@@ -109,6 +109,11 @@ class KafkaLedger:
     async def wait_published(self, key: str, timeout_s: float) -> bool:
         return await self.table.wait_published(key, timeout_s)
 
+    async def sync(self) -> None:
+        ends = await self._consumer.end_offsets(list(self._consumer.assignment()))
+        for tp, end in ends.items():
+            await self._reached(tp.partition, end)
+
     async def _reached(self, partition: int, offset: int) -> None:
         """Wait until the tail has read ``partition`` up to (not including) ``offset``."""
         async with self._progress:
