@@ -37,3 +37,19 @@ class IntakeSettings(ServiceSettings):
     max_received_age_days: int = Field(
         default=90, ge=1, description="Oldest receipt time accepted, in days before now"
     )
+    tokens_file: Path | None = Field(
+        default=None,
+        description="File of '<source_system> <sha256 hex of token>' lines (a mounted "
+        "secret), re-read when it changes. Unset: no authentication (development only)",
+    )
+    max_in_flight: int = Field(
+        default=256, ge=1, description="gRPC calls handled at once; more are UNAVAILABLE"
+    )
+    request_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest a call works when the caller's deadline is later or unset",
+    )
+    retry_after_s: float = Field(
+        default=1.0, gt=0, description="Retry hint (google.rpc.RetryInfo) sent with UNAVAILABLE"
+    )

@@ -11,6 +11,8 @@ from kintsugi.common.logs import get_logger
 from kintsugi.common.runtime import Edges, exit_on_bad_configuration, run_consumer, run_service
 from kintsugi.common.timeutil import system_clock
 from kintsugi.common.topics import INTAKE_SUBMISSIONS, RAW_ACTIVITIES, RAW_COMPLAINTS
+from services.intake.adapters.admission import Admission
+from services.intake.adapters.auth import Guard, TokenFile
 from services.intake.adapters.grpc_api import GrpcServer
 from services.intake.adapters.ledger_kafka import KafkaLedger
 from services.intake.adapters.raw_topic import (
@@ -20,6 +22,7 @@ from services.intake.adapters.raw_topic import (
     decode_request,
 )
 from services.intake.config import IntakeSettings
+from services.intake.domain.credentials import TokenFileError
 from services.intake.domain.rules import InputRules
 from services.intake.service import Intake, IntakeOptions
 
@@ -48,7 +51,14 @@ async def serve(edges: Edges, stop: asyncio.Event, *, settings: IntakeSettings) 
 async def _serve(
     edges: Edges, stop: asyncio.Event, settings: IntakeSettings, intake: Intake
 ) -> None:
-    grpc_server = GrpcServer(intake, settings.grpc_host, settings.grpc_port)
+    grpc_server = GrpcServer(
+        intake,
+        settings.grpc_host,
+        settings.grpc_port,
+        guard=Guard(token_file(settings)),
+        admission=Admission(settings.max_in_flight, settings.request_timeout_s),
+        retry_after_s=settings.retry_after_s,
+    )
     edges.health.add_check("grpc", lambda: grpc_server.serving)
     await grpc_server.start()
     log.info("grpc_serving", port=grpc_server.port)
@@ -92,9 +102,20 @@ def input_rules(settings: IntakeSettings) -> InputRules:
     return InputRules(jurisdictions, timedelta(days=settings.max_received_age_days))
 
 
+def token_file(settings: IntakeSettings) -> TokenFile | None:
+    if settings.tokens_file is None:
+        return None
+    try:
+        return TokenFile(settings.tokens_file)
+    except (OSError, TokenFileError) as error:
+        exit_on_bad_configuration("intake", error)
+
+
 def main() -> None:
     settings = IntakeSettings()
-    input_rules(settings)  # a bad calendars file stops the service before it starts
+    # A bad calendars or tokens file stops the service before it starts.
+    input_rules(settings)
+    token_file(settings)
     run_service("intake", settings, functools.partial(serve, settings=settings))
 
 

@@ -47,6 +47,9 @@ __all__ = [
 log = get_logger("intake")
 
 
+MAX_OWN_UNPUBLISHED = 10_000
+
+
 class EventLog(Protocol):
     """Where events are published (the complaint-events topic in production)."""
 
@@ -110,6 +113,9 @@ class Intake:
         self._ledger = ledger
         self._clock = clock
         self._rules = rules
+        # Ids this process claimed and has not (yet) published: a retry here need not wait
+        # for another replica to publish them. Bounded: only failed calls linger.
+        self._own_unpublished: dict[str, None] = {}
         self._options = options or IntakeOptions()
 
     async def submit(
@@ -215,8 +221,9 @@ class Intake:
 
     async def _record(self, key: str, digest: bytes, first_claim: _ClaimFactory) -> Recorded:
         entry = self._ledger.entry(key)
-        won = False
+        won = key in self._own_unpublished
         if entry is None:
+            self._remember_own(key)
             entry, won = await self._ledger.claim(first_claim())
         if entry.fingerprint != digest:
             raise _Conflict(entry)
@@ -227,9 +234,16 @@ class Intake:
             return Recorded(entry.response, published_now=False)
         # Ours, or a claim whose replica did not finish: publish the claim's own events, so
         # a repeat carries the same ids and bytes as any copy already on the log.
+        self._remember_own(key)
         await self._events.publish(*events)
         await self._ledger.mark_published(entry)
+        self._own_unpublished.pop(key, None)
         return Recorded(entry.response, published_now=True)
+
+    def _remember_own(self, key: str) -> None:
+        self._own_unpublished[key] = None
+        while len(self._own_unpublished) > MAX_OWN_UNPUBLISHED:
+            del self._own_unpublished[next(iter(self._own_unpublished))]
 
 
 class _ClaimFactory(Protocol):

@@ -1,8 +1,15 @@
-"""The gRPC IntakeService: protobuf in, the intake use case, protobuf (or rich error) out."""
+"""The gRPC IntakeService: protobuf in, the intake use case, protobuf (or rich error) out.
+
+Every call is authenticated and authorised (``Guard``), admitted (``Admission``), given
+a time budget inside the caller's deadline, and its outcome mapped to a status code with
+the details a client can act on. Health and reflection are separate services: open.
+"""
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, NoReturn, TypeVar
 
 import grpc
 from grpc_health.v1 import _async as health_aio
@@ -12,6 +19,8 @@ from kintsugi.common.grpc_observability import ObservabilityInterceptor
 from kintsugi.common.logs import get_logger
 from kintsugi.intake.v1 import intake_pb2, intake_pb2_grpc
 from services.intake.adapters.activity_protos import activity_from_request
+from services.intake.adapters.admission import Admission
+from services.intake.adapters.auth import Guard
 from services.intake.adapters.grpc_errors import (
     already_exists_status,
     invalid_argument_status,
@@ -26,9 +35,9 @@ from services.intake.service import AlreadyClaimed, ComplaintNotFound, Intake
 log = get_logger(__name__)
 
 SERVICE_NAME = intake_pb2.DESCRIPTOR.services_by_name["IntakeService"].full_name
-RETRY_AFTER_S = 1.0
 
 Context = grpc.aio.ServicerContext[Any, Any]
+T = TypeVar("T")
 
 
 async def abort_with(context: Context, status: grpc.Status) -> NoReturn:
@@ -37,59 +46,98 @@ async def abort_with(context: Context, status: grpc.Status) -> NoReturn:
 
 
 class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
-    def __init__(self, intake: Intake) -> None:
+    def __init__(
+        self,
+        intake: Intake,
+        guard: Guard | None = None,
+        admission: Admission | None = None,
+        retry_after_s: float = 1.0,
+    ) -> None:
         self._intake = intake
+        self._guard = guard or Guard(None)
+        self._admission = admission or Admission(max_in_flight=256, request_timeout_s=10.0)
+        self._retry_after_s = retry_after_s
 
     async def SubmitComplaint(
         self, request: intake_pb2.SubmitComplaintRequest, context: Context
     ) -> intake_pb2.SubmitComplaintResponse:
         submission = submission_from_request(request)
-        try:
-            return await self._intake.submit(submission, via="grpc")
-        except InvalidRequest as invalid:
-            await abort_with(context, invalid_argument_status(invalid))
-        except AlreadyClaimed as conflict:
-            await abort_with(
-                context, already_exists_status(str(conflict), "complaint", conflict.complaint_id)
-            )
-        except Exception:
-            log.exception("complaint_not_recorded")
-            await abort_with(
-                context,
-                unavailable_status(
-                    "complaint could not be recorded; retry with the same request",
-                    RETRY_AFTER_S,
-                ),
-            )
+        return await self._call(
+            context,
+            submission.source_system,
+            "complaint",
+            lambda: self._intake.submit(submission, via="grpc"),
+        )
 
     async def RecordActivity(
         self, request: intake_pb2.RecordActivityRequest, context: Context
     ) -> intake_pb2.RecordActivityResponse:
         activity = activity_from_request(request)
+        return await self._call(
+            context,
+            activity.source_system,
+            "activity",
+            lambda: self._intake.record_activity(activity, via="grpc"),
+        )
+
+    async def _call(
+        self, context: Context, source_system: str, what: str, work: Callable[[], Awaitable[T]]
+    ) -> T:
+        refusal = self._guard.check(tuple(context.invocation_metadata() or ()), source_system)
+        if refusal is not None:
+            await context.abort(refusal.code, refusal.message)
+        if not self._admission.try_enter():
+            await abort_with(context, self._unavailable(f"too many {what} calls in flight; retry"))
         try:
-            return await self._intake.record_activity(activity, via="grpc")
+            status = await self._outcome(context, what, work)
+        finally:
+            self._admission.leave()
+        if isinstance(status, grpc.Status):
+            await abort_with(context, status)
+        return status
+
+    async def _outcome(
+        self, context: Context, what: str, work: Callable[[], Awaitable[T]]
+    ) -> T | grpc.Status:
+        """The response, or the status to abort with (aborting inside ``except Exception``
+        would catch grpc's own abort)."""
+        budget = self._admission.budget(context.time_remaining())
+        if budget is None:
+            return self._unavailable("the call's deadline leaves no time to record it")
+        try:
+            async with asyncio.timeout(budget):
+                return await work()
         except InvalidRequest as invalid:
-            await abort_with(context, invalid_argument_status(invalid, "activity"))
+            return invalid_argument_status(invalid, what)
         except ComplaintNotFound as missing:
-            await abort_with(context, not_found_status(str(missing), missing.complaint_id))
+            return not_found_status(str(missing), missing.complaint_id)
         except AlreadyClaimed as conflict:
-            await abort_with(
-                context, already_exists_status(str(conflict), "activity", conflict.key)
-            )
+            resource = "complaint" if what == "complaint" else "activity"
+            return already_exists_status(str(conflict), resource, conflict.key)
+        except TimeoutError:
+            log.warning("call_timed_out", what=what, budget_s=round(budget, 3))
+            return self._unavailable(f"{what} could not be recorded in time (Kafka slow?)")
         except Exception:
-            log.exception("activity_not_recorded")
-            await abort_with(
-                context,
-                unavailable_status(
-                    "activity could not be recorded; retry with the same request", RETRY_AFTER_S
-                ),
-            )
+            log.exception("call_failed", what=what)
+            return self._unavailable(f"{what} could not be recorded")
+
+    def _unavailable(self, why: str) -> grpc.Status:
+        return unavailable_status(f"{why}; retrying the same request is safe", self._retry_after_s)
 
 
 class GrpcServer:
-    def __init__(self, intake: Intake, host: str, port: int) -> None:
+    def __init__(
+        self,
+        intake: Intake,
+        host: str,
+        port: int,
+        guard: Guard | None = None,
+        admission: Admission | None = None,
+        retry_after_s: float = 1.0,
+    ) -> None:
         self._server = grpc.aio.server(interceptors=[ObservabilityInterceptor()])
-        intake_pb2_grpc.add_IntakeServiceServicer_to_server(IntakeServicer(intake), self._server)
+        servicer = IntakeServicer(intake, guard, admission, retry_after_s)
+        intake_pb2_grpc.add_IntakeServiceServicer_to_server(servicer, self._server)
         self.health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
         enable_reflection((SERVICE_NAME, health.SERVICE_NAME), self._server)
