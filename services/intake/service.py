@@ -33,6 +33,7 @@ from services.intake.domain.fingerprint import fingerprint
 from services.intake.domain.rules import InputRules, InvalidRequest
 from services.intake.domain.submission import InvalidSubmission, Submission, validate
 from services.intake.ledger import Claim, Ledger, LedgerEntry
+from services.intake.local_claims import LocalClaims
 from services.intake.records import AcceptedComplaint
 
 __all__ = [
@@ -45,9 +46,6 @@ __all__ = [
 ]
 
 log = get_logger("intake")
-
-
-MAX_OWN_UNPUBLISHED = 10_000
 
 
 class EventLog(Protocol):
@@ -113,9 +111,7 @@ class Intake:
         self._ledger = ledger
         self._clock = clock
         self._rules = rules
-        # Ids this process claimed and has not (yet) published: a retry here need not wait
-        # for another replica to publish them. Bounded: only failed calls linger.
-        self._own_unpublished: dict[str, None] = {}
+        self._local = LocalClaims()
         self._options = options or IntakeOptions()
 
     async def submit(
@@ -220,30 +216,27 @@ class Intake:
         return intake_pb2.RecordActivityResponse.FromString(recorded.response)
 
     async def _record(self, key: str, digest: bytes, first_claim: _ClaimFactory) -> Recorded:
-        entry = self._ledger.entry(key)
-        won = key in self._own_unpublished
-        if entry is None:
-            self._remember_own(key)
-            entry, won = await self._ledger.claim(first_claim())
-        if entry.fingerprint != digest:
-            raise _Conflict(entry)
-        events = entry.events  # dropped from the entry once it is marked published
-        if entry.published:
-            return Recorded(entry.response, published_now=False)
-        if not won and await self._ledger.wait_published(key, self._options.claim_wait_s):
-            return Recorded(entry.response, published_now=False)
-        # Ours, or a claim whose replica did not finish: publish the claim's own events, so
-        # a repeat carries the same ids and bytes as any copy already on the log.
-        self._remember_own(key)
-        await self._events.publish(*events)
-        await self._ledger.mark_published(entry)
-        self._own_unpublished.pop(key, None)
-        return Recorded(entry.response, published_now=True)
-
-    def _remember_own(self, key: str) -> None:
-        self._own_unpublished[key] = None
-        while len(self._own_unpublished) > MAX_OWN_UNPUBLISHED:
-            del self._own_unpublished[next(iter(self._own_unpublished))]
+        async with self._local.exclusive(key):
+            entry = self._ledger.entry(key)
+            won = key in self._local.unpublished
+            if entry is None:
+                self._local.unpublished.add(key)
+                entry, won = await self._ledger.claim(first_claim())
+            if entry.fingerprint != digest:
+                raise _Conflict(entry)
+            events = entry.events  # dropped from the entry once it is marked published
+            if entry.published or key in self._local.published:
+                return Recorded(entry.response, published_now=False)
+            if not won and await self._ledger.wait_published(key, self._options.claim_wait_s):
+                return Recorded(entry.response, published_now=False)
+            # Ours, or a claim whose replica did not finish: publish the claim's own events,
+            # so a repeat carries the same ids and bytes as any copy already on the log.
+            self._local.unpublished.add(key)
+            await self._events.publish(*events)
+            await self._ledger.mark_published(entry)
+            self._local.unpublished.discard(key)
+            self._local.published.add(key)
+            return Recorded(entry.response, published_now=True)
 
 
 class _ClaimFactory(Protocol):

@@ -15,7 +15,7 @@ from services.intake.adapters.protos import events_for, response_for
 from services.intake.domain.classification import classify
 from services.intake.domain.fingerprint import fingerprint
 from services.intake.domain.submission import InvalidSubmission, Submission
-from services.intake.ledger import Claim, InMemoryLedger
+from services.intake.ledger import Claim, InMemoryLedger, LedgerEntry
 from services.intake.records import AcceptedComplaint
 from services.intake.service import AlreadyClaimed, Intake, IntakeOptions, complaint_id_for
 from tests.unit.intake.factories import NOW, RULES, a_customer, a_submission
@@ -227,3 +227,29 @@ def test_fingerprints_differ_exactly_when_content_differs() -> None:
     assert fingerprint(submission) != fingerprint(
         replace(submission, attributes={"crm_queue": "business"})
     )
+
+
+class BatchedMarks(InMemoryLedger):
+    """Inside a consumer batch, the published marker is written only at the batch's flush."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.deferred: list[LedgerEntry] = []
+
+    async def mark_published(self, entry: LedgerEntry) -> None:
+        self.deferred.append(entry)
+
+
+async def test_the_same_complaint_twice_in_one_batch_is_published_once_without_waiting(
+    events: RecordedEvents,
+) -> None:
+    ledger = BatchedMarks()
+    intake = Intake(events, ledger, lambda: NOW, RULES, IntakeOptions(claim_wait_s=30))
+
+    first, second = await asyncio.wait_for(
+        asyncio.gather(intake.submit(a_submission()), intake.submit(a_submission())), timeout=5
+    )
+
+    assert first == second
+    assert [e.WhichOneof("payload") for e in events.events] == ["received", "classified"]
+    assert len(ledger.deferred) == 1
