@@ -77,6 +77,11 @@ GRPC_REQUEST_SECONDS = Histogram(
     ["method", "code"],
     buckets=LATENCY_BUCKETS,
 )
+GRPC_IN_FLIGHT = Gauge(
+    "kintsugi_grpc_in_flight_requests",
+    "gRPC requests being handled now, by method (saturation: compare with the limit)",
+    ["method"],
+)
 COMPLAINTS_CLASSIFIED = Counter(
     "kintsugi_complaints_classified_total",
     "Complaints classified, by category, severity and regime",
