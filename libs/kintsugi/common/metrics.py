@@ -70,7 +70,6 @@ INTAKE_REQUESTS_REFUSED = Counter(
     "overloaded, deadline)",
     ["reason"],
 )
-INTAKE_IN_FLIGHT = Gauge("kintsugi_intake_in_flight", "Intake gRPC calls being handled now")
 GRPC_REQUEST_SECONDS = Histogram(
     "kintsugi_grpc_request_seconds",
     "gRPC request latency by method and status code",

@@ -29,12 +29,11 @@ class Admission:
             metrics.INTAKE_REQUESTS_REFUSED.labels("overloaded").inc()
             return False
         self.in_flight += 1
-        metrics.INTAKE_IN_FLIGHT.set(self.in_flight)
         return True
 
     def leave(self) -> None:
+        # kintsugi_grpc_in_flight_requests (the observability interceptor) shows the count.
         self.in_flight -= 1
-        metrics.INTAKE_IN_FLIGHT.set(self.in_flight)
 
     def budget(self, time_remaining_s: float | None) -> float | None:
         """Seconds this call may work, or ``None`` if the deadline leaves no time to."""
