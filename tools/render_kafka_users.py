@@ -27,7 +27,9 @@ import yaml
 from kintsugi.common.topics import (
     COMPLAINT_EVENTS,
     DEAD_LETTERS,
+    INTAKE_SUBMISSIONS,
     NOTIFIER_STATE,
+    RAW_ACTIVITIES,
     RAW_COMPLAINTS,
     ROUTER_STATE,
     SLA_APP_ID,
@@ -61,16 +63,19 @@ class Grant:
     reads: tuple[TopicSpec, ...] = ()
     writes: tuple[TopicSpec, ...] = ()
     group: str | None = None  # consumer group it joins and commits offsets for
+    more_groups: tuple[str, ...] = ()  # further groups of the same service
     faust_app_id: str | None = None  # also reads, writes and creates that app's topics
 
 
 GRANTS: tuple[Grant, ...] = (
     Grant(
         user="kintsugi-intake",
-        purpose="intake: consumes upstream submissions, publishes received and classified",
-        reads=(RAW_COMPLAINTS,),
-        writes=(COMPLAINT_EVENTS, DEAD_LETTERS),
+        purpose="intake: consumes upstream submissions and activities, keeps its ledger, "
+        "publishes received, classified and activity",
+        reads=(RAW_COMPLAINTS, RAW_ACTIVITIES, INTAKE_SUBMISSIONS),
+        writes=(COMPLAINT_EVENTS, DEAD_LETTERS, INTAKE_SUBMISSIONS),
         group="kintsugi-intake",
+        more_groups=("kintsugi-intake-activities",),
     ),
     Grant(
         user="kintsugi-router",
@@ -96,8 +101,9 @@ GRANTS: tuple[Grant, ...] = (
     ),
     Grant(
         user="kintsugi-upstream-producer",
-        purpose="upstream systems (CRM, contact centre, web forms) submitting complaints",
-        writes=(RAW_COMPLAINTS,),
+        purpose="upstream systems (CRM, contact centre, web forms) submitting complaints "
+        "and recording activity",
+        writes=(RAW_COMPLAINTS, RAW_ACTIVITIES),
     ),
 )
 
@@ -122,6 +128,7 @@ def acls(grant: Grant, *, prefix: str = "") -> list[dict[str, Any]]:
     rules = [_acl("topic", name, ops) for name, ops in operations.items()]
     if grant.group is not None:
         rules.append(_acl("group", grant.group, READ))
+    rules.extend(_acl("group", group, READ) for group in grant.more_groups)
     return rules
 
 

@@ -55,6 +55,21 @@ RAW_COMPLAINTS = TopicSpec(
     partitions=COMPLAINT_PARTITIONS,
     retention_ms=14 * DAY_MS,
 )
+RAW_ACTIVITIES = TopicSpec(
+    name="kintsugi.activities-raw.v1",
+    purpose="Upstream systems publish RecordActivityRequest messages here",
+    partitions=COMPLAINT_PARTITIONS,
+    retention_ms=14 * DAY_MS,
+)
+# Every intake replica reads all of it: the first claim for a complaint or activity id
+# decides what that id means. Not compacted: compaction would keep a losing claim written
+# after the winning one. Kept as long as the complaint events themselves.
+INTAKE_SUBMISSIONS = TopicSpec(
+    name="kintsugi.intake-submissions.v1",
+    purpose="Intake's ledger: first claim per complaint/activity id, and publication markers",
+    partitions=COMPLAINT_PARTITIONS,
+    retention_ms=400 * DAY_MS,
+)
 DEAD_LETTERS = TopicSpec(
     name="kintsugi.dead-letters.v1",
     purpose="Messages a consumer could not process, with the reason (DeadLetter)",
@@ -79,6 +94,8 @@ NOTIFIER_STATE = TopicSpec(
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     COMPLAINT_EVENTS,
     RAW_COMPLAINTS,
+    RAW_ACTIVITIES,
+    INTAKE_SUBMISSIONS,
     DEAD_LETTERS,
     ROUTER_STATE,
     NOTIFIER_STATE,

@@ -11,6 +11,7 @@ import yaml
 from kintsugi.common.topics import (
     ALL_TOPICS,
     COMPLAINT_EVENTS,
+    RAW_ACTIVITIES,
     RAW_COMPLAINTS,
     SLA_APP_ID,
     sla_faust_topics,
@@ -54,7 +55,9 @@ def test_a_service_joins_only_the_consumer_group_it_uses(service: str) -> None:
     settings = SETTINGS[service]()
     group = getattr(settings, "app_id", None) or settings.consumer_group
     groups = {name for kind, name in _allowed(_users()[f"kintsugi-{service}"]) if kind == "group"}
-    assert groups == {group}
+    # intake reads raw activities in a second group (another decoder, same service)
+    extra = {f"{group}-activities"} if service == "intake" else set()
+    assert groups == {group} | extra
 
 
 def test_no_user_gets_the_cluster_a_wildcard_a_prefix_or_all() -> None:
@@ -76,9 +79,10 @@ def test_only_the_sla_may_create_topics_and_only_its_faust_topics() -> None:
         assert created == expected, name
 
 
-def test_the_upstream_producer_can_only_write_submissions() -> None:
+def test_the_upstream_producer_can_only_write_submissions_and_activities() -> None:
     assert _allowed(_users()["kintsugi-upstream-producer"]) == {
-        ("topic", RAW_COMPLAINTS.name): {"Write", "Describe"}
+        ("topic", RAW_COMPLAINTS.name): {"Write", "Describe"},
+        ("topic", RAW_ACTIVITIES.name): {"Write", "Describe"},
     }
 
 
