@@ -112,7 +112,13 @@ async def test_resubmitting_the_same_content_returns_the_first_answer_and_publis
         second = await stub.SubmitComplaint(_request(unique))
         seen = await tail.collect(lambda _: False, timeout_s=2)
     assert second == first
-    assert [e for e in seen if e.complaint_id == first.complaint_id] == []
+    # Other services on the session's topic may still react to the first submission.
+    republished = [
+        e
+        for e in seen
+        if e.complaint_id == first.complaint_id and event_type(e) in ("received", "classified")
+    ]
+    assert republished == []
 
 
 async def test_an_invalid_complaint_fails_with_every_broken_field_and_nothing_recorded(
