@@ -247,7 +247,9 @@ def _cross_issues(spec: RulesSpec, document: YamlDocument) -> Iterator[ConfigIss
     for path, cue in located_cues():
         where = document.issue((*path, "id"), "").path
         if cue.id in seen:
-            yield document.issue((*path, "id"), f"cue id {cue.id!r} is already used at {seen[cue.id]}")
+            yield document.issue(
+                (*path, "id"), f"cue id {cue.id!r} is already used at {seen[cue.id]}"
+            )
         seen.setdefault(cue.id, where)
         if not cue.phrases and not cue.regex:
             yield document.issue(path, "a cue needs at least one phrase or regex")

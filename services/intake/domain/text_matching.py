@@ -151,7 +151,7 @@ class Negation:
             disclaimer = self.before.search(before)
             if disclaimer is not None:
                 return disclaimer.group(0)
-        words = _WORD.findall(before)
+        words: list[str] = _WORD.findall(before)
         window = words[-self.window_words :] if self.window_words else []
         offset = len(words) - len(window)
         for index in range(len(window) - 1, -1, -1):
@@ -224,8 +224,6 @@ class CueMatcher:
                 continue
             cue_id = self._cue_by_group[group]
             start, end = match.span()
-            negated = (
-                negation.negated_by(text, start, end) if self._negatable[cue_id] else None
-            )
+            negated = negation.negated_by(text, start, end) if self._negatable[cue_id] else None
             hits.append(Hit(cue_id, field, start, end, match.group(0), negated))
         return hits
