@@ -97,7 +97,8 @@ test-unit: install
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed  ## micro-benchmarks with same-run baselines; writes bench-report.md
-	$(PY) bench/sla_clocks.py $(BENCH_ARGS) | tee bench-report.md
+	{ $(PY) bench/sla_clocks.py $(BENCH_ARGS) && \
+	  $(PY) bench/classification_eval.py --json bench-classification.json; } | tee bench-report.md
 
 clean: down
 	rm -rf $(VENV) $(TOOLS) node_modules .local tools/kafka/target

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 _SEPARATOR = r"[\s\-/]+"
+_WORD_START = r"(?<!\w)"
 _GAP = rf"(?:{_SEPARATOR}[\w']+){{0,3}}"
 # Curly quotes become straight ones (same length, so matched spans stay exact).
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
@@ -34,7 +35,7 @@ _LOOK_AHEAD_CHARS = 60
 
 def phrase_regex(phrase: str) -> str:
     """The regular expression for one phrase of the cue language (see module docstring)."""
-    return r"(?<!\w)" + _phrase_body(phrase, phrase) + r"(?!\w)"
+    return _WORD_START + _phrase_body(phrase, phrase) + r"(?!\w)"
 
 
 def _phrase_body(phrase: str, whole: str) -> str:
@@ -212,8 +213,12 @@ class CueMatcher:
             group = f"c{index}"
             self._cue_by_group[group] = cue_id
             self._negatable[cue_id] = negatable
-            alternatives.append(f"(?P<{group}>" + "|".join(expressions) + ")")
-        self._pattern = re.compile("|".join(alternatives) or r"(?!)", re.IGNORECASE)
+            bodies = (e.removeprefix(_WORD_START) for e in expressions)
+            alternatives.append(f"(?P<{group}>" + "|".join(bodies) + ")")
+        # One word-start check for all cues instead of one per cue and position: the
+        # engine then tries the alternatives only where a word begins (several times faster).
+        combined = "|".join(alternatives) or r"(?!)"
+        self._pattern = re.compile(f"{_WORD_START}(?:{combined})", re.IGNORECASE)
 
     def find(self, field: str, text: str, negation: Negation) -> list[Hit]:
         text = text.translate(_APOSTROPHES)
