@@ -153,9 +153,11 @@ def _ratio(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
-def throughput(examples: Sequence[Example], rules: ClassificationRules) -> dict[str, float]:
+def throughput(
+    examples: Sequence[Example], rules: ClassificationRules, total: int
+) -> dict[str, float]:
     submissions = [e.submission for e in examples]
-    rounds = max(1, 20_000 // max(1, len(submissions)))
+    rounds = max(1, total // max(1, len(submissions)))
 
     def rate(work: Callable[[Submission], object]) -> float:
         started = time.perf_counter()
@@ -220,6 +222,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--rules", type=Path, default=DEFAULT_RULES_FILE)
     parser.add_argument("--json", type=Path, help="also write the figures here as JSON")
+    parser.add_argument(
+        "--speed-runs", type=int, default=20_000, help="classifications timed for throughput"
+    )
     parser.add_argument("--mistakes", action="store_true", help="list every misclassification")
     options = parser.parse_args(argv)
 
@@ -235,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         )
         for split in splits
     ]
-    speed = throughput(examples, rules)
+    speed = throughput(examples, rules, options.speed_runs)
     print(markdown(reports, speed, options.rules.name))
     if options.mistakes:
         for report in reports:
