@@ -13,6 +13,7 @@ from services.intake.adapters.grpc_api import GrpcServer
 from services.intake.adapters.kafka_out import KafkaAcceptedComplaints
 from services.intake.adapters.raw_topic import RawComplaintHandler, decode_request
 from services.intake.config import IntakeSettings
+from services.intake.domain.classification_rules import default_rules
 from services.intake.service import Intake
 
 log = get_logger("intake")
@@ -49,6 +50,9 @@ async def serve(edges: Edges, stop: asyncio.Event, *, settings: IntakeSettings) 
 
 def main() -> None:
     settings = IntakeSettings()
+    # Compile the classification rules before anything connects: a broken rules file
+    # stops start-up with "file:line: path: message" instead of failing on a complaint.
+    default_rules()
     run_service("intake", settings, functools.partial(serve, settings=settings))
 
 
