@@ -11,8 +11,9 @@ is not a complaint about fees". A cue is a list of phrases in a tiny language:
   "lost my new job";
 - between words any run of spaces, hyphens or slashes is accepted.
 
-All cues of one kind compile into one regular expression (one pass over the text); the
-negation check runs only on what matched, so classification stays fast.
+All cues of one kind compile into one regular expression (one pass over the text, which
+is lower-cased first, so raw ``regex`` cues must be written in lower case); the negation
+check runs only on what matched, so classification stays fast.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ _LOOK_AHEAD_CHARS = 60
 
 def phrase_regex(phrase: str) -> str:
     """The regular expression for one phrase of the cue language (see module docstring)."""
-    return _WORD_START + _phrase_body(phrase, phrase) + r"(?!\w)"
+    return _WORD_START + _phrase_body(phrase.lower(), phrase) + r"(?!\w)"
 
 
 def _phrase_body(phrase: str, whole: str) -> str:
@@ -202,7 +203,7 @@ class Hit:
 class CueMatcher:
     """Every cue of one kind in one compiled pattern; finds them in a text with negation."""
 
-    __slots__ = ("_cue_by_group", "_negatable", "_pattern")
+    __slots__ = ("_any_case", "_cue_by_group", "_negatable", "_pattern")
 
     def __init__(self, cues: Sequence[tuple[str, Sequence[str], bool]]) -> None:
         """``cues``: (cue id, regular expressions, negatable)."""
@@ -217,18 +218,26 @@ class CueMatcher:
             alternatives.append(f"(?P<{group}>" + "|".join(bodies) + ")")
         # One word-start check for all cues instead of one per cue and position: the
         # engine then tries the alternatives only where a word begins (several times faster).
-        combined = "|".join(alternatives) or r"(?!)"
-        self._pattern = re.compile(f"{_WORD_START}(?:{combined})", re.IGNORECASE)
+        combined = f"{_WORD_START}(?:{'|'.join(alternatives) or '(?!)'})"
+        # Matching lower-cased text case-sensitively is ~2.5x faster than IGNORECASE;
+        # the rare text whose length changes when lower-cased ("İ") takes the slow path.
+        self._pattern = re.compile(combined)
+        self._any_case = re.compile(combined, re.IGNORECASE)
 
     def find(self, field: str, text: str, negation: Negation) -> list[Hit]:
         text = text.translate(_APOSTROPHES)
+        lowered = text.lower()
+        if len(lowered) == len(text):
+            matches = self._pattern.finditer(lowered)
+        else:
+            matches = self._any_case.finditer(text)
         hits = []
-        for match in self._pattern.finditer(text):
+        for match in matches:
             group = match.lastgroup
             if group is None:
                 continue
             cue_id = self._cue_by_group[group]
             start, end = match.span()
             negated = negation.negated_by(text, start, end) if self._negatable[cue_id] else None
-            hits.append(Hit(cue_id, field, start, end, match.group(0), negated))
+            hits.append(Hit(cue_id, field, start, end, text[start:end], negated))
         return hits

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from kintsugi.common.config_files import ConfigFileError
 from services.intake.domain.classification import classify
@@ -243,3 +245,21 @@ def test_negation_looks_back_within_the_clause(text: str, negated_by: str | None
     start = text.index("fees")
 
     assert negation.negated_by(text, start, start + 4) == negated_by
+
+
+words = st.sampled_from(["fee", "not", "scam", "died", "İstanbul", "can\u2019t", "pay", "I"])
+noise = st.text(alphabet="abcz '.,-\n", max_size=5)
+
+
+@given(subject=st.text(max_size=60), parts=st.lists(st.tuples(words, noise), max_size=40))
+def test_any_text_classifies_and_every_span_points_at_the_customers_words(
+    subject: str, parts: list[tuple[str, str]]
+) -> None:
+    description = "".join(word + gap for word, gap in parts)
+    submission = a_submission(subject=subject, description=description)
+    classification = classify(submission)
+
+    for reason in classification.reasons:
+        for hit in reason.evidence:
+            text = submission.subject if hit.field == "subject" else submission.description
+            assert text.replace("\u2019", "'")[hit.start : hit.end] == hit.text
