@@ -22,6 +22,7 @@ from services.intake.adapters.raw_topic import (
     decode_request,
 )
 from services.intake.config import IntakeSettings
+from services.intake.domain.classification_rules import default_rules
 from services.intake.domain.credentials import TokenFileError
 from services.intake.domain.rules import InputRules
 from services.intake.service import Intake, IntakeOptions
@@ -113,9 +114,11 @@ def token_file(settings: IntakeSettings) -> TokenFile | None:
 
 def main() -> None:
     settings = IntakeSettings()
-    # A bad calendars or tokens file stops the service before it starts.
+    # A bad calendars, tokens or classification rules file stops the service before it
+    # connects ("file:line: path: message"), instead of failing on a complaint.
     input_rules(settings)
     token_file(settings)
+    default_rules()
     run_service("intake", settings, functools.partial(serve, settings=settings))
 
 
