@@ -14,7 +14,8 @@ _LINE_BREAKS = re.compile(r"[\r\n\u0085\u2028\u2029]+")
 
 
 def _is_control(char: str) -> bool:
-    return unicodedata.category(char) in ("Cc", "Cf") and char not in "\n\t"
+    # Cc controls, Cf format (bidi overrides), Cs/Co/Cn surrogates, private, unassigned.
+    return unicodedata.category(char).startswith("C") and char not in "\n\t"
 
 
 def body_text(value: str) -> str:
