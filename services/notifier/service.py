@@ -204,17 +204,18 @@ class Notifier:
             if case is None:  # the partition moved to another worker
                 self._due.pop(complaint_id, None)
                 return
-            now = self._clock()
+            # The complaint is due (its earliest attempt, or a provider came back): its few
+            # pending messages are tried together.
             for notification_id, entry in case.pending().items():
-                if entry.due_at is not None and entry.due_at <= now:
-                    cause = Cause(entry.cause_event_id, entry.correlation_id)
-                    case, _ = await self._deliver(case, as_planned(notification_id, entry), cause)
+                cause = Cause(entry.cause_event_id, entry.correlation_id)
+                planned = as_planned(notification_id, entry)
+                case, _ = await self._deliver(case, planned, cause, retrying=True)
             self._track(case)
 
     # ---- one message -----------------------------------------------------------------
 
     async def _deliver(
-        self, case: Case, planned: Planned, cause: Cause
+        self, case: Case, planned: Planned, cause: Cause, *, retrying: bool = False
     ) -> tuple[Case, Delivery | None]:
         nid = planned.notification_id
         entry = case.entry(nid) or opened(planned, cause.event_id, cause.correlation_id)
@@ -227,8 +228,8 @@ class Notifier:
             return case, delivery
         if entry.status == FAILED:
             return case, None
-        if entry.due_at is not None and entry.due_at > self._clock():
-            return case, None  # the retry timer owns it
+        if entry.due_at is not None and not retrying:
+            return case, None  # pending: the retry timer owns it, a replay must not jump it
         while True:
             route = self._route(case, planned, entry)
             if route is None:
@@ -287,7 +288,8 @@ class Notifier:
         except asyncio.CancelledError:
             self.breakers.released(destination)
             raise
-        self.breakers.succeeded(destination)
+        if self.breakers.succeeded(destination):
+            self._pull_forward()
         step = delivery_succeeded(entry, route.channel, provider_id, self._clock())
         case = case.with_entry(nid, step.entry)
         await self._store.save_now(case)
@@ -391,6 +393,12 @@ class Notifier:
             self._due.pop(case.complaint_id, None)
         else:
             self._due[case.complaint_id] = due
+
+    def _pull_forward(self) -> None:
+        """A provider is back: everything waiting goes out on the next round, not after
+        its backoff (a 10-minute outage must not mean 10 more minutes of waiting)."""
+        now = self._clock()
+        self._due = {complaint_id: min(at, now) for complaint_id, at in self._due.items()}
 
     def _lock(self, complaint_id: str) -> asyncio.Lock:
         return self._locks[zlib.crc32(complaint_id.encode()) % len(self._locks)]

@@ -58,8 +58,9 @@ class CircuitBreakers:
         circuit.probing = True
         return True
 
-    def succeeded(self, destination: str) -> None:
-        self._circuits.pop(destination, None)
+    def succeeded(self, destination: str) -> bool:
+        """Record a success; True when the destination had been failing (it is back)."""
+        return self._circuits.pop(destination, None) is not None
 
     def failed(self, destination: str, now: datetime, reason: str) -> None:
         """A transient failure (a permanent one says nothing about the destination's health)."""
