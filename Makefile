@@ -16,7 +16,7 @@ KUSTOMIZE   := $(TOOLS)/bin/kustomize
 TOPICS_MANIFEST := deploy/k8s/components/strimzi-topics/topics.yaml
 
 .PHONY: help install proto proto-check lint test test-unit test-integration test-e2e \
-        kafka kafka-down topics up down bench clean k8s-topics k8s-check prometheus-tools
+        kafka kafka-down topics up down bench clean k8s-topics k8s-check prometheus-tools smtp-sink
 
 help:  ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -98,6 +98,14 @@ test-unit: install
 
 bench: $(VENV)/.installed  ## micro-benchmarks with same-run baselines; writes bench-report.md
 	$(PY) bench/sla_clocks.py $(BENCH_ARGS) | tee bench-report.md
+	$(PY) bench/notifier_delivery.py $(BENCH_ARGS) | tee -a bench-report.md
+
+SMTP_SINK_PORT ?= 2526
+smtp-sink:  ## Postfix smtp-sink for mail-failure drills: SMTP_SINK_ARGS="-r rcpt" 4xx, "-f data" 5xx, "-q data" drop, "-w 30" stall
+	@bin=$$(command -v smtp-sink || ls /usr/sbin/smtp-sink 2>/dev/null); \
+	if [ -z "$$bin" ]; then echo "smtp-sink not found: install Postfix (Debian: apt-get install postfix)"; exit 1; fi; \
+	echo "smtp-sink on 127.0.0.1:$(SMTP_SINK_PORT) $(SMTP_SINK_ARGS)"; \
+	exec $$bin -c $(SMTP_SINK_ARGS) 127.0.0.1:$(SMTP_SINK_PORT) 256
 
 clean: down
 	rm -rf $(VENV) $(TOOLS) node_modules .local tools/kafka/target

@@ -11,11 +11,12 @@ failure says the relay is unwell or misconfigured, not that the message is bad: 
 from __future__ import annotations
 
 import asyncio
+import binascii
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
+from email.header import Header
 from email.utils import format_datetime, formataddr
 
 import aiosmtplib
@@ -127,6 +128,12 @@ class SmtpPool:
         connection.smtp.close()
 
 
+def _encoded_word(value: str) -> str:
+    if value.isascii():
+        return value
+    return Header(value, "utf-8").encode(maxlinelen=10_000)
+
+
 def classify(error: Exception) -> DeliveryFailure:
     match error:
         case DeliveryFailure():
@@ -180,23 +187,37 @@ class SmtpEmailSender:
 
     def build(
         self, *, recipient: str, message: ComposedMessage, notification_id: str, complaint_id: str
-    ) -> EmailMessage:
-        email = EmailMessage()
+    ) -> bytes:
+        """The message as it goes on the wire (RFC 5322).
+
+        Built directly rather than through ``email.message.EmailMessage``, whose header
+        parsing cost about 1 ms a message - most of the pool's time. Every header value is
+        one line by construction (``header_text``/``require_single_line``); non-ASCII words
+        are RFC 2047-encoded and the body is quoted-printable UTF-8, so the result is
+        7-bit clean whatever the relay supports.
+        """
         signer = header_text(message.signed_by)
-        email["From"] = formataddr((f"{signer} ({self._from_name})", self._from))
-        email["To"] = require_single_line("recipient", recipient)
-        email["Subject"] = header_text(message.subject)
-        email["Date"] = format_datetime(self._clock())
-        email["Message-ID"] = self.provider_message_id(notification_id)
-        email["X-Kintsugi-Complaint-Id"] = require_single_line("complaint_id", complaint_id)
-        email["X-Kintsugi-Notification-Id"] = notification_id
-        email.set_content(message.body)
-        return email
+        headers = [
+            ("From", formataddr((f"{signer} ({self._from_name})", self._from), "utf-8")),
+            ("To", require_single_line("recipient", recipient)),
+            ("Subject", _encoded_word(header_text(message.subject))),
+            ("Date", format_datetime(self._clock())),
+            ("Message-ID", self.provider_message_id(notification_id)),
+            ("X-Kintsugi-Complaint-Id", require_single_line("complaint_id", complaint_id)),
+            ("X-Kintsugi-Notification-Id", require_single_line("notification_id", notification_id)),
+            ("MIME-Version", "1.0"),
+            ("Content-Type", 'text/plain; charset="utf-8"'),
+            ("Content-Transfer-Encoding", "quoted-printable"),
+        ]
+        head = "".join(f"{name}: {value}\n" for name, value in headers).encode("ascii")
+        body = binascii.b2a_qp(message.body.replace("\r\n", "\n").encode("utf-8"), istext=True)
+        # LF line ends, as ``EmailMessage.as_bytes`` gives: aiosmtplib sends them as CRLF.
+        return head + b"\n" + body
 
     async def send(
         self, *, recipient: str, message: ComposedMessage, notification_id: str, complaint_id: str
     ) -> str:
-        email = self.build(
+        raw = self.build(
             recipient=recipient,
             message=message,
             notification_id=notification_id,
@@ -204,7 +225,7 @@ class SmtpEmailSender:
         )
         started = time.perf_counter()
         try:
-            await self._pool.send(self._from, recipient, email.as_bytes())
+            await self._pool.send(self._from, recipient, raw)
         finally:
             metrics.NOTIFICATION_DELIVERY_SECONDS.labels("email").observe(
                 time.perf_counter() - started

@@ -66,13 +66,27 @@ def test_the_email_has_a_real_date_a_stable_message_id_and_no_injected_headers()
     email = sender("Kintsugi\nFinancial").build(
         recipient="jane@example.com", message=message, notification_id="n-1", complaint_id="c-1"
     )
-    parsed = message_from_bytes(email.as_bytes(), policy=policy.default)
+    parsed = message_from_bytes(email, policy=policy.default)
 
     assert parsed["Bcc"] is None
     assert parsed["Date"] == "Mon, 02 Mar 2026 09:30:00 +0000"
     assert parsed["Message-ID"] == "<n-1@kintsugi.example>"
     assert parsed["Subject"] == "Your complaint Bcc: victim@example.com"
     assert parsed["From"].addresses[0].addr_spec == "complaints@kintsugi.example"
+    assert parsed.get_content() == "Dear Jane,\n\nHello.\n"
+
+
+def test_non_ascii_names_subjects_and_bodies_survive_the_wire() -> None:
+    message = ComposedMessage("Réclamation 5F0C", "Chère Zoë,\n\n" + "é" * 300 + "\n", "Siân Jones")
+    raw = sender().build(
+        recipient="zoe@example.com", message=message, notification_id="n", complaint_id="c"
+    )
+    parsed = message_from_bytes(raw, policy=policy.default)
+
+    assert raw.isascii() and max(len(line) for line in raw.split(b"\n")) <= 998
+    assert parsed["Subject"] == "Réclamation 5F0C"
+    assert parsed["From"].addresses[0].display_name == "Siân Jones (Kintsugi Financial)"
+    assert parsed.get_content() == "Chère Zoë,\n\n" + "é" * 300 + "\n"
 
 
 def test_a_recipient_with_a_line_break_is_refused() -> None:
