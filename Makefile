@@ -105,7 +105,8 @@ smtp-sink:  ## Postfix smtp-sink for mail-failure drills: SMTP_SINK_ARGS="-r rcp
 	@bin=$$(command -v smtp-sink || ls /usr/sbin/smtp-sink 2>/dev/null); \
 	if [ -z "$$bin" ]; then echo "smtp-sink not found: install Postfix (Debian: apt-get install postfix)"; exit 1; fi; \
 	echo "smtp-sink on 127.0.0.1:$(SMTP_SINK_PORT) $(SMTP_SINK_ARGS)"; \
-	exec $$bin -c $(SMTP_SINK_ARGS) 127.0.0.1:$(SMTP_SINK_PORT) 256
+	user=$$([ "$$(id -u)" = 0 ] && echo "-u nobody"); \
+	exec $$bin -c $$user $(SMTP_SINK_ARGS) 127.0.0.1:$(SMTP_SINK_PORT) 256
 
 clean: down
 	rm -rf $(VENV) $(TOOLS) node_modules .local tools/kafka/target
