@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import time
 from pathlib import Path
 
 from pydantic import Field, SecretStr, model_validator
@@ -62,6 +63,10 @@ class NotifierSettings(ServiceSettings):
     breaker_failures: int = Field(default=5, ge=1)
     breaker_cooldown_s: float = Field(default=30.0, gt=0)
     delay_notice_from_percent: int = Field(default=75, ge=1, le=99)
+    # Progress updates only: never at night in the customer's time zone, at most N a day.
+    quiet_from: time = Field(default=time(21, 0))
+    quiet_until: time = Field(default=time(8, 0))
+    progress_updates_per_day: int = Field(default=3, ge=1)
 
     @model_validator(mode="after")
     def _secrets_from_files(self) -> NotifierSettings:

@@ -27,6 +27,7 @@ from services.notifier.domain.breaker import CircuitBreakers
 from services.notifier.domain.lint import TemplatesInvalid, lint_templates
 from services.notifier.domain.messages import MessageComposer
 from services.notifier.domain.planner import PlanRules
+from services.notifier.domain.quiet import SendingWindow
 from services.notifier.domain.retry import DEFAULT_HORIZONS, RetrySchedule
 from services.notifier.service import Notifier, Sender
 
@@ -115,6 +116,9 @@ async def serve(edges: Edges, stop: asyncio.Event, *, settings: NotifierSettings
             ),
             rules=PlanRules(settings.delay_notice_from_percent),
             attempt_timeout_s=settings.attempt_timeout_s,
+            window=SendingWindow(
+                settings.quiet_from, settings.quiet_until, settings.progress_updates_per_day
+            ),
         )
         for sender in senders.values():
             destination = sender.destination("")

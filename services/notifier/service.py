@@ -26,7 +26,7 @@ from services.notifier.domain.case import FAILED, SENT, Case, LedgerEntry
 from services.notifier.domain.channels import Route, choose_route, public_route, recipient_for
 from services.notifier.domain.delivery import Verdict, as_planned, deferred, failed, opened
 from services.notifier.domain.delivery import succeeded as delivery_succeeded
-from services.notifier.domain.messages import ComposedMessage, MessageComposer
+from services.notifier.domain.messages import ComposedMessage, MessageComposer, zone_for
 from services.notifier.domain.planner import (
     ACKNOWLEDGEMENT,
     Assigned,
@@ -36,6 +36,7 @@ from services.notifier.domain.planner import (
     Trigger,
     plan,
 )
+from services.notifier.domain.quiet import SendingWindow
 from services.notifier.domain.retry import (
     DeliveryFailure,
     FailureKind,
@@ -118,7 +119,9 @@ class Notifier:
         rules: PlanRules | None = None,
         attempt_timeout_s: float = 10.0,
         retry_concurrency: int = 50,
+        window: SendingWindow | None = None,
     ) -> None:
+        self._window = window or SendingWindow()
         self._store = store
         self._senders = dict(senders)
         self._events = events
@@ -230,6 +233,21 @@ class Notifier:
             return case, None
         if entry.due_at is not None and not retrying:
             return case, None  # pending: the retry timer owns it, a replay must not jump it
+        now = self._clock()
+        held = self._window.hold_until(case, planned.purpose, zone_for(case), now)
+        if held is not None:
+            # Quiet hours or the daily cap: pending until then, durably, like a retry.
+            entry = deferred(
+                entry,
+                reason="held for the customer's quiet hours or daily cap",
+                retry_at=held,
+                now=now,
+            )
+            entry = replace(entry, first_tried_at="")  # holding is not trying: no horizon yet
+            case = case.with_entry(nid, entry)
+            await self._store.save(case)
+            self._track(case)
+            return case, None
         while True:
             route = self._route(case, planned, entry)
             if route is None:

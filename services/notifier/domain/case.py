@@ -32,6 +32,7 @@ class LedgerEntry:
     next_attempt_at: str = ""  # ISO 8601, aware; set while pending after a failure
     reason: str = ""
     provider_message_id: str = ""
+    sent_at: str = ""  # ISO 8601, aware
     # What the message was about (dates, clock), so a retry composes the same message.
     facts: dict[str, str] = field(default_factory=dict)
     # Channels that failed permanently for this message; the next is their fallback.

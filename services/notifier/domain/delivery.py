@@ -55,6 +55,7 @@ def succeeded(entry: LedgerEntry, channel: str, provider_message_id: str, now: d
         first_tried_at=entry.first_tried_at or now.isoformat(),
         next_attempt_at="",
         provider_message_id=provider_message_id,
+        sent_at=now.isoformat(),
     )
     return Step(done, Verdict.SENT)
 

@@ -46,6 +46,11 @@ def locale_for(case: Case) -> str:
     return _REGIME_LOCALE.get(case.regime, "en-GB")
 
 
+def zone_for(case: Case) -> ZoneInfo:
+    """The customer's time zone, as near as we know it: their locale's country."""
+    return ZoneInfo(_LOCALE_ZONE[locale_for(case)])
+
+
 def form_for(channel: str) -> str:
     if channel in LONG_CHANNELS:
         return "long"
