@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/notifier_delivery.py [--quick] [--messages N] [--json PATH]
 
-Both sides send into the same local SMTP sink, run in a separate process (aiosmtpd's
-Sink handler, or Postfix's ``smtp-sink`` when installed and ``--server smtp-sink``), with
+Both sides send into the same local SMTP sink, run in a separate process (Postfix's
+``smtp-sink`` when installed, else aiosmtpd's Sink handler; ``--server`` chooses), with
 the same number of concurrent connections, in the same run. Measured:
 
 - baseline: a bare loop of ``aiosmtplib.SMTP.send_message`` over persistent connections,
@@ -69,7 +69,8 @@ def free_port() -> int:
 def start_sink(kind: str, port: int) -> subprocess.Popen[bytes]:
     if kind == "smtp-sink":
         binary = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
-        command = [binary, "-c", f"127.0.0.1:{port}", "256"]
+        user = ["-u", "nobody"] if os.geteuid() == 0 else []  # it refuses to run as root
+        command = [binary, *user, f"127.0.0.1:{port}", "256"]
     else:
         command = [
             sys.executable,
@@ -249,10 +250,18 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller run, well under a minute")
     parser.add_argument("--messages", type=int, help="messages per measurement")
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--server", choices=["aiosmtpd", "smtp-sink"], default="aiosmtpd")
+    parser.add_argument(
+        "--server",
+        choices=["aiosmtpd", "smtp-sink"],
+        help="default: Postfix's smtp-sink when installed (a C server: the client is what is "
+        "measured), else aiosmtpd",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     # `make bench` passes one BENCH_ARGS to every script: ignore the ones meant for others.
     options, _ = parser.parse_known_args()
+    if options.server is None:
+        installed = shutil.which("smtp-sink") or Path("/usr/sbin/smtp-sink").exists()
+        options.server = "smtp-sink" if installed else "aiosmtpd"
     count = options.messages or (1_000 if options.quick else 5_000)
     repeats = 2 if options.quick else 3
     port = free_port()

@@ -11,6 +11,7 @@ import re
 import unicodedata
 
 _LINE_BREAKS = re.compile(r"[\r\n\u0085\u2028\u2029]+")
+_ASCII_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def _is_control(char: str) -> bool:
@@ -21,12 +22,16 @@ def _is_control(char: str) -> bool:
 def body_text(value: str) -> str:
     """Text for a message body: line breaks normalised to LF, other controls removed."""
     value = value.replace("\r\n", "\n").replace("\r", "\n")
+    if value.isascii():  # the usual case, and a C-speed one: a whole body per send
+        return _ASCII_CONTROLS.sub("", value)
     return "".join(ch for ch in value if not _is_control(ch))
 
 
 def header_text(value: str) -> str:
     """Text for a header or any single-line field: never more than one line."""
     flattened = _LINE_BREAKS.sub(" ", value)
+    if flattened.isascii():
+        return " ".join(_ASCII_CONTROLS.sub("", flattened.replace("\t", " ")).split())
     return " ".join("".join(ch for ch in flattened if not _is_control(ch)).split())
 
 
