@@ -15,7 +15,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from kintsugi.common.codec import Event, new_event
+from kintsugi.common.codec import Event, event_type, new_event
 from kintsugi.common.kafka import EventPublisher, make_producer
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.ops_server import Health, OpsServer
@@ -26,7 +26,9 @@ from kintsugi.events.v1 import clock_pb2 as cpb
 from kintsugi.events.v1 import complaint_pb2 as pb
 from services.notifier.config import NotifierSettings
 from services.notifier.main import serve
+from tools.devstack.events import TopicTail
 from tools.devstack.mailbox import Mailbox, start_mailbox
+from tools.devstack.processes import free_port
 
 NOW = datetime.now(UTC)
 
@@ -143,3 +145,54 @@ async def test_replays_and_a_restart_send_each_message_once(
         assert len(subjects) == 2, subjects
         assert any("We're on it" in s for s in subjects)
         assert any("An update" in s for s in subjects)
+
+
+async def test_a_down_mail_server_shows_in_readiness_and_on_the_timeline_then_recovers(
+    kafka_settings: KafkaSettings, unique: str
+) -> None:
+    port = free_port()  # nothing listens here yet
+    settings = NotifierSettings(
+        kafka=kafka_settings,
+        consumer_group=f"notifier-{unique}",
+        smtp_port=port,
+        ops_port=0,
+        retry_tick_s=0.5,
+        retry_first_backoff_s=0.5,
+        retry_max_backoff_s=1.0,
+        breaker_failures=1,
+        breaker_cooldown_s=1.0,
+        shutdown_grace_s=5,
+    )
+    check = f"provider:smtp://127.0.0.1:{port}"
+    producer = make_producer(kafka_settings, "test-publisher")
+    await producer.start()
+    publisher = EventPublisher(producer, kafka_settings.topic(COMPLAINT_EVENTS))
+    complaint_id = str(uuid.uuid4())
+    began = timer.time()
+    try:
+        async with running_notifier(settings) as health:
+            await until(lambda: bool(health.report()) and health.report().get(check) is True)
+            await publisher.publish(*events_for(complaint_id, "down@example.com")[:3])
+            await until(lambda: health.report()[check] is False)
+            assert not health.ready()
+
+            failed = await first_event(kafka_settings, complaint_id, "notification_failed", began)
+            assert failed.notification_failed.retryable
+            assert "SMTP" in failed.notification_failed.reason
+
+            controller, box = start_mailbox(port)  # the server comes back
+            try:
+                await until(lambda: len(messages_for(box, complaint_id)) == 1)
+                await until(lambda: health.report()[check] is True)
+            finally:
+                controller.stop()
+    finally:
+        await producer.stop()
+
+
+async def first_event(kafka: KafkaSettings, complaint_id: str, kind: str, since: float) -> Event:
+    async with TopicTail(kafka, kafka.topic(COMPLAINT_EVENTS), since=since) as tail:
+        async for event in tail.events(60):
+            if event.complaint_id == complaint_id and event_type(event) == kind:
+                return event
+    raise AssertionError(f"no {kind} event for {complaint_id}")
