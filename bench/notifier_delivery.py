@@ -1,6 +1,6 @@
 """Benchmark of email delivery: the notifier's path beside a bare aiosmtplib loop.
 
-    .venv/bin/python bench/notifier_delivery.py [--quick] [--messages N] [--json PATH]
+    .venv/bin/python -m bench.notifier_delivery [--quick] [--messages N] [--json PATH]
 
 Both sides send into the same local SMTP sink, run in a separate process (Postfix's
 ``smtp-sink`` when installed, else aiosmtpd's Sink handler; ``--server`` chooses), with
@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import shutil
 import socket
 import subprocess
@@ -37,6 +36,7 @@ from pathlib import Path
 
 import aiosmtplib
 
+from bench.machine import describe, machine_lines
 from kintsugi.common.ids import Cause
 from services.notifier.adapters.smtp import SmtpEmailSender, SmtpPool, SmtpServer
 from services.notifier.domain.case import Case
@@ -235,16 +235,6 @@ def best(measure: Callable[[], Awaitable[float]], repeats: int) -> float:
     return min(asyncio.run(measure()) for _ in range(repeats))
 
 
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller run, well under a minute")
@@ -296,9 +286,7 @@ def main() -> None:
             json.dumps(
                 {
                     "benchmark": "notifier_delivery",
-                    "machine": cpu_model(),
-                    "cores": os.cpu_count(),
-                    "python": platform.python_version(),
+                    "machine": describe(),
                     "server": options.server,
                     "connections": options.connections,
                     "messages": count,
@@ -314,8 +302,7 @@ def report(rows: list[Row], count: int, options: argparse.Namespace) -> str:
     lines = [
         "## Notifier email delivery",
         "",
-        f"- Machine: {cpu_model()}, {os.cpu_count()} logical cores, {platform.machine()}",
-        f"- Python: {platform.python_implementation()} {platform.python_version()}",
+        *machine_lines(),
         f"- Workload: {count:,} messages per measurement, {options.connections} connections, "
         f"into a local {options.server} sink in its own process"
         f"{', --quick' if options.quick else ''}; best of the repeats",

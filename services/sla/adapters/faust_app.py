@@ -76,6 +76,9 @@ def build_runtime(
         topic_replication_factor=settings.kafka.topic_replication_factor,
         table_standby_replicas=0,
         producer_acks=-1,
+        # Changelog writes arrive one table key at a time; lingering 5 ms batches them
+        # into a few produce requests per flush instead of one each (as make_producer does).
+        producer_linger=0.005,
         broker_session_timeout=settings.session_timeout_s,
         broker_rebalance_timeout=settings.rebalance_timeout_s,
         consumer_auto_offset_reset="earliest",
