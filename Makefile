@@ -22,7 +22,8 @@ DASHBOARDS_DIR  := deploy/monitoring/grafana/dashboards
 K8S_SCHEMAS := deploy/k8s/schemas/{{ .ResourceKind }}{{ .KindSuffix }}.json
 
 .PHONY: help install proto proto-check lint test test-unit test-integration test-e2e \
-        kafka kafka-down topics up down bench clean k8s-topics k8s-check prometheus-tools ghz
+        kafka kafka-down topics up down bench clean k8s-topics k8s-check prometheus-tools ghz \
+        smtp-sink
 
 help:  ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -122,12 +123,22 @@ ghz: $(GHZ)  ## install the gRPC load generator (Go proxy)
 
 BENCH_E2E_ARGS ?=
 BENCH_GRPC_ARGS ?=
+BENCH_NOTIFIER_ARGS ?=
 bench: kafka $(GHZ)  ## benchmarks with same-run baselines (domain, gRPC, end to end); writes bench-report.md
 	{ $(PY) -m bench.sla_clocks $(BENCH_ARGS); echo; \
 	  $(PY) -m bench.classification_eval --json bench-report-classification.json; echo; \
 	  $(PY) -m bench.intake_grpc $(BENCH_GRPC_ARGS) --json bench-report-grpc.json; echo; \
-	  $(PY) -m bench.e2e_throughput $(BENCH_E2E_ARGS) --json bench-report-e2e.json; \
+	  $(PY) -m bench.e2e_throughput $(BENCH_E2E_ARGS) --json bench-report-e2e.json; echo; \
+	  $(PY) -m bench.notifier_delivery $(BENCH_NOTIFIER_ARGS) --json bench-report-notifier.json; \
 	} | tee bench-report.md
+
+SMTP_SINK_PORT ?= 2526
+smtp-sink:  ## Postfix smtp-sink for mail-failure drills: SMTP_SINK_ARGS="-r rcpt" 4xx, "-f data" 5xx, "-q data" drop, "-w 30" stall
+	@bin=$$(command -v smtp-sink || ls /usr/sbin/smtp-sink 2>/dev/null); \
+	if [ -z "$$bin" ]; then echo "smtp-sink not found: install Postfix (Debian: apt-get install postfix)"; exit 1; fi; \
+	echo "smtp-sink on 127.0.0.1:$(SMTP_SINK_PORT) $(SMTP_SINK_ARGS)"; \
+	user=$$([ "$$(id -u)" = 0 ] && echo "-u nobody"); \
+	exec $$bin -c $$user $(SMTP_SINK_ARGS) 127.0.0.1:$(SMTP_SINK_PORT) 256
 
 clean: down
 	rm -rf $(VENV) $(TOOLS) node_modules .local tools/kafka/target

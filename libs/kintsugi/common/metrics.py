@@ -122,3 +122,16 @@ NOTIFICATION_DELIVERY_SECONDS = Histogram(
     ["channel"],
     buckets=LATENCY_BUCKETS,
 )
+NOTIFICATIONS_PENDING = Gauge(
+    "kintsugi_notifications_pending",
+    "Complaints with a customer message waiting for a retry on this worker",
+)
+NOTIFICATION_OLDEST_PENDING_SECONDS = Gauge(
+    "kintsugi_notification_oldest_pending_seconds",
+    "How long the longest-waiting pending customer message has been waiting",
+)
+NOTIFICATION_PROVIDER_UP = Gauge(
+    "kintsugi_notification_provider_up",
+    "1 while a delivery provider's circuit is closed, 0 while it is open or probing",
+    ["destination"],
+)
