@@ -35,11 +35,8 @@ SHARED_ENV = {  # the unprefixed variables every service reads, from KafkaSettin
     if isinstance(choice, str) and choice.isupper()
 }
 # Settings another branch adds (the notifier's, issue 9): the manifests already use it.
-AWAITED_SETTINGS = {"KINTSUGI_NOTIFIER_SMTP_PASSWORD_FILE"}
-
-
 def is_a_setting(name: str, service: str) -> bool:
-    if name in SHARED_ENV or name in AWAITED_SETTINGS:
+    if name in SHARED_ENV:
         return True
     settings = SETTINGS[service]
     prefix = str(settings.model_config.get("env_prefix", ""))
