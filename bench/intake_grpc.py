@@ -21,6 +21,7 @@ import sys
 import tempfile
 import uuid
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.machine import cpu_seconds, describe, machine_lines
@@ -74,7 +75,8 @@ def request_template(run: str) -> str:
             "description": "I was charged a late fee twice this month and want it refunded.",
             "product": "credit_card",
             "jurisdiction": "GB-ENG",
-            "receivedAt": "2026-12-01T09:00:00Z",
+            # Recent: intake refuses receipt times more than 90 days old.
+            "receivedAt": (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
     )
 

@@ -20,10 +20,14 @@ from kintsugi.common.progress import (
 )
 from kintsugi.common.runtime import exit_on_bad_configuration
 from kintsugi.common.timeutil import system_clock
-from kintsugi.common.topics import COMPLAINT_EVENTS, DEAD_LETTERS, SLA_CLOCKS_CHANGELOG
+from kintsugi.common.topics import COMPLAINT_EVENTS, DEAD_LETTERS, sla_faust_topics
 from services.sla.adapters.faust_app import build_runtime
 from services.sla.adapters.stall import StallResponder
-from services.sla.adapters.topic_check import ChangelogMismatch, require_declared_changelog
+from services.sla.adapters.topic_check import (
+    ChangelogMismatch,
+    create_if_missing,
+    require_declared_changelog,
+)
 from services.sla.config import SlaSettings
 from services.sla.domain import PolicyError, PolicySet
 from services.sla.service import SlaService
@@ -105,8 +109,11 @@ def main() -> None:
     # One event loop for the whole process: the seeding below, then the Faust worker.
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    try:  # before Faust starts, so it never creates the changelog on its own terms
-        loop.run_until_complete(require_declared_changelog(settings.kafka, SLA_CLOCKS_CHANGELOG))
+    # Before Faust starts, so it never creates its topics on its own terms.
+    declared = sla_faust_topics(settings.app_id)
+    try:
+        loop.run_until_complete(create_if_missing(settings.kafka, declared))
+        loop.run_until_complete(require_declared_changelog(settings.kafka, declared[0]))
     except ChangelogMismatch as error:
         exit_on_bad_configuration("sla", error)
     loop.run_until_complete(

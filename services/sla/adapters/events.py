@@ -68,6 +68,7 @@ def facts_from(classified: Event) -> ComplaintFacts:
 # on the customer, regulatory ones never do (the domain decides which is which).
 MILESTONE_BY_STATUS = {
     pb.STATUS_WAITING_ON_CUSTOMER: Milestone.WAITING_ON_CUSTOMER,
+    pb.STATUS_CUSTOMER_RESPONDED: Milestone.CUSTOMER_RESPONDED,
     pb.STATUS_REOPENED: Milestone.REOPENED,
     pb.STATUS_RESOLVED: Milestone.CLOSED,
     pb.STATUS_CLOSED: Milestone.CLOSED,

@@ -27,7 +27,7 @@ from kintsugi.common.kafka import DeadLetterPublisher
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.logs import get_logger
 from kintsugi.common.timeutil import Clock
-from kintsugi.common.topics import COMPLAINT_EVENTS, COMPLAINT_PARTITIONS, SLA_CLOCKS_CHANGELOG
+from kintsugi.common.topics import COMPLAINT_EVENTS, COMPLAINT_PARTITIONS, SLA_CLOCK_TABLE
 from services.sla.adapters.explain_api import ExplainApi, OwnerLookup
 from services.sla.adapters.faust_table import FaustClockTable
 from services.sla.adapters.keeper import ClockKeeper
@@ -35,8 +35,6 @@ from services.sla.config import SlaSettings
 from services.sla.service import SlaService
 
 log = get_logger(__name__)
-
-CLOCK_TABLE = "clocks"
 
 
 @dataclass
@@ -94,29 +92,15 @@ def make_app(settings: SlaSettings) -> faust.App:
     )
 
 
-def declare_clock_table(app: faust.App, settings: SlaSettings) -> Any:
-    """The clock table, its changelog the topic topics.py declares (as Faust would declare
-    a table's changelog: compacted, same partitions, written without waiting for acks of
-    its own; the keeper's events are already durable by then)."""
-    changelog = app.topic(
-        settings.kafka.topic(SLA_CLOCKS_CHANGELOG),
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-        partitions=SLA_CLOCKS_CHANGELOG.partitions,
-        compacting=True,
-        deleting=False,
-        acks=False,
-        internal=True,
-    )
+def declare_clock_table(app: faust.App) -> Any:
+    """The clock table; Faust names its changelog "<app id>-clocks-changelog", which
+    topics.py declares (``sla_faust_topics``) and ``topic_check`` verifies at start."""
     return app.Table(
-        CLOCK_TABLE,
+        SLA_CLOCK_TABLE,
         default=None,
         key_type=bytes,
         value_type=bytes,
         partitions=COMPLAINT_PARTITIONS,
-        changelog_topic=changelog,
         # The timer writes outside a stream; the default partitioner puts each key in the
         # same partition as that complaint's events (same key, same partition count).
         use_partitioner=True,
@@ -134,7 +118,7 @@ def owner_lookup(app: faust.App, own_url: str) -> OwnerLookup:
 
     def owner_of(complaint_id: str) -> str | None:
         try:
-            url = str(app.router.key_store(CLOCK_TABLE, complaint_id.encode()))
+            url = str(app.router.key_store(SLA_CLOCK_TABLE, complaint_id.encode()))
         except (KeyError, LookupError, AttributeError, AssertionError):
             return None  # no assignment yet (starting, rebalancing)
         return None if url.rstrip("/") == own_url.rstrip("/") else url
@@ -166,9 +150,7 @@ def build_runtime(
     )
     keeper = ClockKeeper(
         service,
-        FaustClockTable(
-            declare_clock_table(app, settings), events_topic_name, COMPLAINT_PARTITIONS
-        ),
+        FaustClockTable(declare_clock_table(app), events_topic_name, COMPLAINT_PARTITIONS),
         producer,
         events_topic_name,
         dead_letters,

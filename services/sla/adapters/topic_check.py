@@ -1,18 +1,23 @@
-"""The clock table's changelog must be the topic topics.py declares, or the sla won't start.
+"""The sla's Faust topics must be the ones topics.py declares, or the sla won't start.
 
 Faust would otherwise create a missing changelog itself, with its own settings, behind the
 operators' back; and a changelog with another partition count than the events topic, or
-without compaction, silently breaks co-partitioning or loses state to retention.
+without compaction, silently breaks co-partitioning or loses state to retention. A missing
+declared topic is created from its declaration (as ``bootstrap create-topics`` creates the
+others; in Kubernetes the KafkaTopic exists first); one that exists must agree with it.
+The sla's Faust topics are named after its app id, which already carries any prefix.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+from kintsugi.common.bootstrap import create_topics
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.topics import TopicSpec
 
@@ -67,13 +72,19 @@ async def describe_topic(settings: KafkaSettings, name: str) -> LiveTopic | None
         await admin.close()
 
 
+async def create_if_missing(settings: KafkaSettings, specs: Sequence[TopicSpec]) -> list[str]:
+    """Create the declared topics that do not exist, named exactly as declared."""
+    unprefixed = settings.model_copy(update={"topic_prefix": ""})
+    return await create_topics(unprefixed, tuple(specs))
+
+
 async def require_declared_changelog(
     settings: KafkaSettings, spec: TopicSpec, missing_grace_s: float = 10.0
 ) -> None:
-    """Raise ``ChangelogMismatch`` unless the live topic matches its declaration. A topic
-    not found is looked for again for `missing_grace_s`: one created a moment ago takes a
-    little while to reach every broker's metadata."""
-    declared_name = settings.topic(spec)
+    """Raise ``ChangelogMismatch`` unless the live topic `spec.name` matches `spec`. A
+    topic not found is looked for again for `missing_grace_s`: one created a moment ago
+    takes a little while to reach every broker's metadata."""
+    declared_name = spec.name
     live = await describe_topic(settings, declared_name)
     waited = 0.0
     while live is None and waited < missing_grace_s:

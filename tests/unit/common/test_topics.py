@@ -10,16 +10,17 @@ from kintsugi.common.topics import (
     ALL_TOPICS,
     COMPLAINT_EVENTS,
     DEAD_LETTERS,
+    INTAKE_SUBMISSIONS,
     NOTIFIER_STATE,
+    RAW_ACTIVITIES,
     RAW_COMPLAINTS,
     ROUTER_STATE,
-    SLA_CLOCKS_CHANGELOG,
     TopicSpec,
 )
 
 # Keyed by complaint id: partition N of each must hold the same complaints, so the worker
-# that owns a complaint's events also owns that complaint's router, notifier and sla state.
-COMPLAINT_KEYED = (COMPLAINT_EVENTS, ROUTER_STATE, NOTIFIER_STATE, SLA_CLOCKS_CHANGELOG)
+# that owns a complaint's events also owns that complaint's router and notifier state.
+COMPLAINT_KEYED = (COMPLAINT_EVENTS, ROUTER_STATE, NOTIFIER_STATE)
 
 
 @pytest.mark.parametrize("spec", COMPLAINT_KEYED, ids=lambda s: s.name)
@@ -27,11 +28,18 @@ def test_every_complaint_keyed_topic_is_co_partitioned_with_the_events(spec: Top
     assert spec.partitions == COMPLAINT_EVENTS.partitions
 
 
-def test_only_the_upstream_and_dead_letter_topics_are_not_keyed_by_complaint_id() -> None:
+def test_only_the_upstream_dead_letter_and_ledger_topics_are_not_keyed_by_complaint_id() -> None:
     # A new topic must be added to COMPLAINT_KEYED (and co-partitioned) or justified here.
+    # The intake ledger is keyed by complaint or activity id, and every intake replica reads
+    # all of it, so it needs no partition lined up with the events.
     others = {t.name for t in ALL_TOPICS} - {t.name for t in COMPLAINT_KEYED}
 
-    assert others == {RAW_COMPLAINTS.name, DEAD_LETTERS.name}
+    assert others == {
+        RAW_COMPLAINTS.name,
+        RAW_ACTIVITIES.name,
+        DEAD_LETTERS.name,
+        INTAKE_SUBMISSIONS.name,
+    }
 
 
 def test_topic_names_are_unique_and_versioned() -> None:

@@ -56,6 +56,12 @@ def _event(payload: Message) -> Event:
             Milestone.WAITING_ON_CUSTOMER,
         ),
         (
+            pb.ActivityRecorded(
+                kind=pb.ACTIVITY_KIND_STATUS_CHANGE, new_status=pb.STATUS_CUSTOMER_RESPONDED
+            ),
+            Milestone.CUSTOMER_RESPONDED,
+        ),
+        (
             pb.ActivityRecorded(kind=pb.ACTIVITY_KIND_STATUS_CHANGE, new_status=pb.STATUS_REOPENED),
             Milestone.REOPENED,
         ),
