@@ -34,11 +34,12 @@ SHARED_ENV = {  # the unprefixed variables every service reads, from KafkaSettin
     for choice in info.validation_alias.choices
     if isinstance(choice, str) and choice.isupper()
 }
+# Filled from the downward API only to build a setting's value, e.g. $(POD_NAME).
+POD_FIELDS = {"POD_NAME", "POD_NAMESPACE"}
 
 
-# Settings another branch adds (the notifier's, issue 9): the manifests already use it.
 def is_a_setting(name: str, service: str) -> bool:
-    if name in SHARED_ENV:
+    if name in SHARED_ENV or name in POD_FIELDS:
         return True
     settings = SETTINGS[service]
     prefix = str(settings.model_config.get("env_prefix", ""))

@@ -236,7 +236,10 @@ def test_each_pod_may_reach_dns_and_kafka_and_only_the_notifier_smtp(
         assert ({25, 465, 587} & egress_ports != set()) == (service_of(workload) == "notifier")
 
 
-def test_ingress_comes_only_from_labelled_clients_and_the_monitoring_namespace(
+SLA_PEERS = {"app.kubernetes.io/name": "sla", "app.kubernetes.io/part-of": "kintsugi"}
+
+
+def test_ingress_comes_only_from_labelled_clients_the_monitoring_namespace_and_sla_peers(
     production: list[Doc],
 ) -> None:
     for workload in workloads(production):
@@ -244,6 +247,11 @@ def test_ingress_comes_only_from_labelled_clients_and_the_monitoring_namespace(
         for spec in _policies_selecting(production, labels):
             for rule in spec.get("ingress", []):
                 (peer,) = rule["from"]
+                if set(peer) == {"podSelector"}:  # sla workers forwarding /clocks/{id}
+                    assert service_of(workload) == "sla"
+                    assert peer["podSelector"]["matchLabels"] == SLA_PEERS
+                    assert [port["port"] for port in rule["ports"]] == [9103]
+                    continue
                 assert set(peer) == {"namespaceSelector"}, "ingress from a labelled namespace"
                 selector = peer["namespaceSelector"]["matchLabels"]
                 ports = {port["port"] for port in rule["ports"]}
