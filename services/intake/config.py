@@ -29,6 +29,11 @@ class IntakeSettings(ServiceSettings):
         description="How long to wait for another replica that claimed the same request "
         "first to publish it, before publishing its (identical) events itself",
     )
+    classification_rules_file: Path | None = Field(
+        default=None,
+        description="Classification rules (YAML, same schema as the shipped "
+        "services/intake/classification.yaml); unset: the shipped rules",
+    )
     calendars_file: Path = Field(
         default=SLA_CALENDARS,
         description="The sla's calendars.yaml (the same file the sla reads): jurisdictions "

@@ -6,6 +6,7 @@ import asyncio
 import functools
 from datetime import timedelta
 
+from kintsugi.common.config_files import ConfigFileError
 from kintsugi.common.jurisdictions import CalendarsFileError, calendar_ids
 from kintsugi.common.logs import get_logger
 from kintsugi.common.runtime import Edges, exit_on_bad_configuration, run_consumer, run_service
@@ -22,7 +23,11 @@ from services.intake.adapters.raw_topic import (
     decode_request,
 )
 from services.intake.config import IntakeSettings
-from services.intake.domain.classification_rules import default_rules
+from services.intake.domain.classification_rules import (
+    ClassificationRules,
+    default_rules,
+    load_rules,
+)
 from services.intake.domain.credentials import TokenFileError
 from services.intake.domain.rules import InputRules
 from services.intake.service import Intake, IntakeOptions
@@ -42,7 +47,9 @@ async def serve(edges: Edges, stop: asyncio.Event, *, settings: IntakeSettings) 
             ledger,
             system_clock,
             input_rules(settings),
-            IntakeOptions(claim_wait_s=settings.claim_wait_s),
+            IntakeOptions(
+                claim_wait_s=settings.claim_wait_s, classification=classification_rules(settings)
+            ),
         )
         await _serve(edges, stop, settings, intake)
     finally:
@@ -103,6 +110,15 @@ def input_rules(settings: IntakeSettings) -> InputRules:
     return InputRules(jurisdictions, timedelta(days=settings.max_received_age_days))
 
 
+def classification_rules(settings: IntakeSettings) -> ClassificationRules:
+    if settings.classification_rules_file is None:
+        return default_rules()
+    try:
+        return load_rules(settings.classification_rules_file)
+    except ConfigFileError as error:
+        exit_on_bad_configuration("intake", error)
+
+
 def token_file(settings: IntakeSettings) -> TokenFile | None:
     if settings.tokens_file is None:
         return None
@@ -118,7 +134,7 @@ def main() -> None:
     # connects ("file:line: path: message"), instead of failing on a complaint.
     input_rules(settings)
     token_file(settings)
-    default_rules()
+    classification_rules(settings)
     run_service("intake", settings, functools.partial(serve, settings=settings))
 
 

@@ -29,6 +29,7 @@ from services.intake.adapters.activity_protos import (
 from services.intake.adapters.protos import events_for, response_for
 from services.intake.domain.activity import Activity, validate_activity
 from services.intake.domain.classification import classify
+from services.intake.domain.classification_rules import ClassificationRules
 from services.intake.domain.fingerprint import fingerprint
 from services.intake.domain.rules import InputRules, InvalidRequest
 from services.intake.domain.submission import InvalidSubmission, Submission, validate
@@ -96,6 +97,8 @@ class IntakeOptions:
     # How long a replica waits for another replica that claimed the same content first to
     # mark it published before it publishes the (identical) events itself.
     claim_wait_s: float = 2.0
+    # The operator's classification rules; None: the rules shipped with intake.
+    classification: ClassificationRules | None = None
 
 
 class Intake:
@@ -130,7 +133,9 @@ class Intake:
         digest = fingerprint(submission)
 
         def first_claim() -> Claim:
-            accepted = AcceptedComplaint(complaint_id, submission, classify(submission), now)
+            accepted = AcceptedComplaint(
+                complaint_id, submission, classify(submission, self._options.classification), now
+            )
             return Claim(
                 complaint_id,
                 digest,

@@ -13,6 +13,7 @@ from prometheus_client import REGISTRY
 
 from services.intake.adapters.protos import events_for, response_for
 from services.intake.domain.classification import classify
+from services.intake.domain.classification_rules import DEFAULT_RULES_FILE, parse_rules
 from services.intake.domain.fingerprint import fingerprint
 from services.intake.domain.submission import InvalidSubmission, Submission
 from services.intake.ledger import Claim, InMemoryLedger, LedgerEntry
@@ -253,3 +254,19 @@ async def test_the_same_complaint_twice_in_one_batch_is_published_once_without_w
     assert first == second
     assert [e.WhichOneof("payload") for e in events.events] == ["received", "classified"]
     assert len(ledger.deferred) == 1
+
+
+async def test_the_operators_classification_rules_decide_the_category(
+    events: RecordedEvents, ledger: InMemoryLedger
+) -> None:
+    shipped = DEFAULT_RULES_FILE.read_text(encoding="utf-8")
+    assert "default_category: general" in shipped
+    theirs = parse_rules(
+        shipped.replace("default_category: general", "default_category: other"), "theirs.yaml"
+    )
+    submission = a_submission(description="Hello, I would like to talk to someone please")
+    ours = await Intake(events, ledger, lambda: NOW, RULES, QUICK).submit(submission)
+    other = replace(submission, source_reference="CASE-2002")
+    options = replace(QUICK, classification=theirs)
+    response = await Intake(events, ledger, lambda: NOW, RULES, options).submit(other)
+    assert (ours.category, response.category) == ("general", "other")
