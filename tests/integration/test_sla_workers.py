@@ -139,10 +139,13 @@ async def test_any_worker_explains_and_a_redelivered_update_resets_once(
         assert asyncio.get_running_loop().time() < deadline, "answers never settled"
         await asyncio.sleep(1)
 
+    # A rebalance may repeat a published batch: the same event id again, which every reader
+    # drops (decision 2). What must not happen is a second reset with a new id or cycle.
     resets = await _events_of(kafka_settings, complaints[0], "clock_reset")
-    assert [(r.clock_reset.clock.clock_id, r.clock_reset.clock.cycle) for r in resets] == [
-        ("int-progress-medium", 1)
-    ]
+    distinct = {
+        r.event_id: (r.clock_reset.clock.clock_id, r.clock_reset.clock.cycle) for r in resets
+    }
+    assert list(distinct.values()) == [("int-progress-medium", 1)]
 
 
 async def _settled(workers: dict[str, int], complaints: list[str]) -> bool:
