@@ -60,20 +60,37 @@ def count_risk(
     now: int,
     horizons: Sequence[tuple[str, int]] = HORIZONS,
 ) -> RiskCounts:
-    counts = RiskCounts()
+    """Count at `now` over `horizons` (shortest first). Runs at every scrape over every
+    open complaint, so each deadline is placed in its shortest horizon only and the
+    nesting is summed once at the end."""
+    spans = [span for _, span in horizons]
+    if spans != sorted(spans):
+        raise ValueError(f"horizons must be shortest first, got {[h for h, _ in horizons]}")
+    longest = spans[-1]
+    # Per regime: [overdue, due within horizon 0 but no shorter, within horizon 1, ...].
+    buckets: dict[str, list[int]] = {}
     for complaint in complaints:
         if not complaint.due_at:
             continue
-        regime = complaint.regime
-        if regime not in counts.overdue:
-            counts.overdue[regime] = 0
-            for horizon, _ in horizons:
-                counts.due_soon[regime, horizon] = 0
+        counted = buckets.get(complaint.regime)
+        if counted is None:
+            counted = buckets[complaint.regime] = [0] * (len(spans) + 1)
         for due_at in complaint.due_at:
-            if due_at < now:
-                counts.overdue[regime] += 1
+            ahead = due_at - now
+            if ahead >= longest:
                 continue
-            for horizon, ahead in horizons:
-                if due_at < now + ahead:
-                    counts.due_soon[regime, horizon] += 1
+            if ahead < 0:
+                counted[0] += 1
+                continue
+            for index, span in enumerate(spans, start=1):
+                if ahead < span:
+                    counted[index] += 1
+                    break
+    counts = RiskCounts()
+    for regime, counted in buckets.items():
+        counts.overdue[regime] = counted[0]
+        running = 0
+        for (horizon, _), within in zip(horizons, counted[1:], strict=True):
+            running += within
+            counts.due_soon[regime, horizon] = running
     return counts

@@ -94,3 +94,8 @@ def test_counts_add_up_by_regime_and_skip_complaints_with_nothing_open() -> None
         ("none", "24h"): 0,
     }
     assert counts.overdue == {"uk-fca-disp": 1, "none": 0}
+
+
+def test_horizons_out_of_order_are_refused() -> None:
+    with pytest.raises(ValueError, match="shortest first"):
+        count_risk([], NOW, (("4h", 4 * HOUR), ("1h", HOUR)))
