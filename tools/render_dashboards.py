@@ -261,6 +261,20 @@ CLOCK_RISK = Panel(
         ),
     ),
 )
+CLOCKS_DUE_SOON = Panel(
+    "SLA risk: clocks due soon by regime",
+    "Running clocks whose deadline falls within the next 1h, 4h or 24h (nested: a clock due "
+    "in 30 minutes counts in all three), by the complaint's regime, and open clocks already "
+    "past due. Paused and finished clocks are not counted. A rising 1h line is the queue "
+    "to work first; regulatory clocks past due page as KintsugiRegulatoryDeadlineMissed.",
+    (
+        (
+            "sum by (regime, horizon) (kintsugi_sla_clocks_due_soon{S})",
+            "{{regime}} within {{horizon}}",
+        ),
+        ("sum by (regime) (kintsugi_sla_clocks_overdue_open{S})", "{{regime}} overdue"),
+    ),
+)
 NOTIFICATIONS = Panel(
     "Customer notifications per hour, by purpose and outcome",
     "sent, failed (the notification-failed event says why; see "
@@ -318,7 +332,7 @@ DASHBOARD_SET: tuple[Dashboard, ...] = (
         "health of the pipeline. One dashboard per service has the detail.",
         rows=(
             Row("Complaints", (SUBMISSIONS, CLASSIFIED, ASSIGNMENTS, NOTIFICATIONS)),
-            Row("SLA risk", (CLOCKS_OPEN, DEADLINES_MISSED, CLOCK_RISK)),
+            Row("SLA risk", (CLOCKS_OPEN, DEADLINES_MISSED, CLOCK_RISK, CLOCKS_DUE_SOON)),
             pipeline_row("Pipeline health"),
         ),
     ),
@@ -339,7 +353,12 @@ DASHBOARD_SET: tuple[Dashboard, ...] = (
         "sla",
         "Clocks",
         "Every regulatory and internal clock: started, warned, breached, stopped.",
-        (Row("Clocks", (CLOCKS_OPEN, DEADLINES_MISSED, CLOCKS_STARTED, CLOCK_RISK)),),
+        (
+            Row(
+                "Clocks",
+                (CLOCKS_OPEN, DEADLINES_MISSED, CLOCKS_STARTED, CLOCK_RISK, CLOCKS_DUE_SOON),
+            ),
+        ),
     ),
     _service(
         "notifier",

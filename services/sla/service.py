@@ -18,15 +18,18 @@ from services.sla.domain import (
     Milestone,
     PolicySet,
 )
+from services.sla.domain.risk import OpenDeadlines, open_deadlines
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """The state to store, the events to publish, and when to look at it again."""
+    """The state to store, the events to publish, and when to look at it again; for a new
+    state, also its open deadlines (so the runtime need not decode it again)."""
 
     state: bytes | None
     events: list[ClockEvent]
     next_wakeup: datetime | None = None
+    deadlines: OpenDeadlines | None = None
 
 
 class SlaService:
@@ -61,6 +64,11 @@ class SlaService:
     def next_wakeup(self, state: bytes) -> datetime | None:
         return ComplaintClocks.from_bytes(state).next_wakeup()
 
+    def watch_points(self, state: bytes) -> tuple[datetime | None, OpenDeadlines]:
+        """When to look at `state` again, and its open deadlines (one decode for both)."""
+        clocks = ComplaintClocks.from_bytes(state)
+        return clocks.next_wakeup(), open_deadlines(clocks, self._policies)
+
     def explain(self, state: bytes, now: datetime) -> list[dict[str, Any]]:
         clocks = ComplaintClocks.from_bytes(state)
         return [explanation.to_dict() for explanation in clocks.explain(now, self._policies)]
@@ -68,4 +76,9 @@ class SlaService:
     def _after(self, clocks: ComplaintClocks, events: list[ClockEvent]) -> Outcome:
         # Finished clocks are kept: a replayed 'received' must not restart them, and an
         # operator may still ask why a met or breached clock read what it read.
-        return Outcome(clocks.to_bytes(), events, clocks.next_wakeup())
+        return Outcome(
+            clocks.to_bytes(),
+            events,
+            clocks.next_wakeup(),
+            open_deadlines(clocks, self._policies),
+        )

@@ -6,7 +6,40 @@ label tells the services apart, so no ``service`` label is needed here.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
+from collections.abc import Callable, Iterator, Mapping
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+# Values of scrape-time gauges: metric name -> label values -> value.
+ScrapeTimeSamples = Mapping[str, Mapping[tuple[str, ...], float]]
+
+
+class ScrapeTimeGauges(Collector):
+    """Labelled gauges computed when Prometheus scrapes, from one source a service binds at
+    start (one pass over its state serves every family). Unbound, they have no samples."""
+
+    def __init__(self, *families: tuple[str, str, tuple[str, ...]]) -> None:
+        self._families = families  # (name, help, label names)
+        self._source: Callable[[], ScrapeTimeSamples] | None = None
+        REGISTRY.register(self)
+
+    def bind(self, source: Callable[[], ScrapeTimeSamples] | None) -> None:
+        self._source = source
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        for name, documentation, labels in self._families:
+            yield GaugeMetricFamily(name, documentation, labels=list(labels))
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        samples = self._source() if self._source is not None else {}
+        for name, documentation, labels in self._families:
+            family = GaugeMetricFamily(name, documentation, labels=list(labels))
+            for values, value in samples.get(name, {}).items():
+                family.add_metric(list(values), value)
+            yield family
+
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -109,6 +142,22 @@ CLOCK_TRANSITIONS = Counter(
     ["policy", "kind", "transition"],
 )
 CLOCKS_OPEN = Gauge("kintsugi_clocks_open", "Complaints with running clocks held by this worker")
+CLOCKS_DUE_SOON = "kintsugi_sla_clocks_due_soon"
+CLOCKS_OVERDUE_OPEN = "kintsugi_sla_clocks_overdue_open"
+CLOCK_RISK = ScrapeTimeGauges(
+    (
+        CLOCKS_DUE_SOON,
+        "Running clocks on this worker's partitions whose deadline falls within the horizon "
+        "(1h, 4h, 24h; nested), by complaint regime; paused and finished clocks not counted",
+        ("regime", "horizon"),
+    ),
+    (
+        CLOCKS_OVERDUE_OPEN,
+        "Clocks on this worker's partitions past their deadline and still open (overdue "
+        "internal clocks, or breaches the next tick reports), by complaint regime",
+        ("regime",),
+    ),
+)
 
 # notifier
 NOTIFICATIONS = Counter(

@@ -23,6 +23,7 @@ from typing import Any, cast
 import faust
 from aiokafka import AIOKafkaProducer
 
+from kintsugi.common import metrics
 from kintsugi.common.kafka import DeadLetterPublisher
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.logs import get_logger
@@ -158,6 +159,7 @@ def build_runtime(
         partitions=COMPLAINT_PARTITIONS,
         tick_chunk=settings.tick_chunk,
     )
+    metrics.CLOCK_RISK.bind(keeper.risk_samples)  # counted at each scrape
     started = asyncio.Event()
 
     @app.agent(events_topic)

@@ -13,6 +13,10 @@ partition is assigned and updated on every table write, so a tick touches only t
 complaints that are due. A tick works through what is due in chunks, releasing the lock
 between them, so a burst of deadlines on one instant (month end, a 17:00 cut-off) fires in
 full without holding up intake.
+
+Beside the index, the keeper keeps each open complaint's regime and deadlines (as epoch
+seconds), updated at the same points, so the SLA risk gauges (clocks due within the next
+hours, clocks overdue, by regime) are counted when Prometheus scrapes, without a table read.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from services.sla.adapters.partitions import partition_of
 from services.sla.domain import ClockEvent, ComplaintFactsError, StateError
 from services.sla.domain.due_index import DueIndex
 from services.sla.domain.instants import to_epoch
+from services.sla.domain.risk import OpenDeadlines, count_risk
 from services.sla.service import Outcome, SlaService
 
 log = get_logger(__name__)
@@ -74,6 +79,7 @@ class _Changes:
 
     states: dict[bytes, bytes] = field(default_factory=dict)
     wakeups: dict[bytes, datetime | None] = field(default_factory=dict)
+    deadlines: dict[bytes, OpenDeadlines] = field(default_factory=dict)
 
 
 class ClockKeeper:
@@ -101,6 +107,8 @@ class ClockKeeper:
         self._retry = retry or RetryPolicy()
         self._lock = asyncio.Lock()
         self._due: dict[int, DueIndex[bytes]] = {}
+        # Open deadlines of each complaint with a counted clock, by partition.
+        self._deadlines: dict[int, dict[bytes, OpenDeadlines]] = {}
         self._assigned: frozenset[int] = frozenset()
 
     # --- partitions -----------------------------------------------------------------------
@@ -119,6 +127,8 @@ class ClockKeeper:
         async with self._lock:
             for revoked in self._due.keys() - owned:
                 del self._due[revoked]
+            for revoked in self._deadlines.keys() - owned:
+                del self._deadlines[revoked]
             new = owned - self._assigned
             if new:
                 await self._index(new)
@@ -127,14 +137,19 @@ class ClockKeeper:
 
     async def _index(self, partitions: frozenset[int]) -> None:
         entries: dict[int, list[tuple[bytes, int | None]]] = {p: [] for p in partitions}
+        deadlines: dict[int, dict[bytes, OpenDeadlines]] = {p: {} for p in partitions}
         for seen, (key, state) in enumerate(self._table.items(), start=1):
             partition = partition_of(key, self._partitions)
-            if partition in entries:
-                entries[partition].append((key, self._wakeup_of(state)))
+            if partition in entries and state:
+                wakeup, open_deadlines = self._service.watch_points(state)
+                entries[partition].append((key, None if wakeup is None else to_epoch(wakeup)))
+                if open_deadlines.due_at:
+                    deadlines[partition][key] = open_deadlines
             if seen % _INDEX_YIELD_EVERY == 0:
                 await asyncio.sleep(0)
         for partition, held in entries.items():
             self._due[partition] = DueIndex(held)
+        self._deadlines.update(deadlines)
         log.info(
             "due_index_rebuilt",
             partitions=sorted(partitions),
@@ -173,15 +188,26 @@ class ClockKeeper:
         metrics.CLOCKS_OPEN.set(self.open_clocks)
         return looked_at
 
+    def risk_samples(self) -> metrics.ScrapeTimeSamples:
+        """The SLA risk gauges as of now, over the owned partitions (bound to the metrics
+        registry, so counted at each scrape)."""
+        counts = count_risk(
+            (d for held in self._deadlines.values() for d in held.values()),
+            to_epoch(self._clock()),
+        )
+        due_soon: dict[tuple[str, ...], float] = {
+            (regime, horizon): n for (regime, horizon), n in counts.due_soon.items()
+        }
+        overdue: dict[tuple[str, ...], float] = {
+            (regime,): n for regime, n in counts.overdue.items()
+        }
+        return {metrics.CLOCKS_DUE_SOON: due_soon, metrics.CLOCKS_OVERDUE_OPEN: overdue}
+
     def explain(self, complaint_id: str, at: datetime) -> list[dict[str, Any]] | None:
         state = self._table.get(complaint_id.encode())
         return None if state is None else self._service.explain(state, at)
 
     # --- internals ------------------------------------------------------------------------
-
-    def _wakeup_of(self, state: bytes | None) -> int | None:
-        wakeup = self._service.next_wakeup(state) if state else None
-        return None if wakeup is None else to_epoch(wakeup)
 
     def _pop_due(self, now: int) -> list[tuple[bytes, int]]:
         """Up to a chunk of due keys, each with the instant to re-queue it at on failure."""
@@ -202,6 +228,14 @@ class ClockKeeper:
             index = self._due[partition] = DueIndex()
         index.schedule(key, at)
 
+    def _track(self, key: bytes, deadlines: OpenDeadlines) -> None:
+        # Like the index: a partition not yet seen as assigned is rebuilt by assign().
+        held = self._deadlines.setdefault(partition_of(key, self._partitions), {})
+        if deadlines.due_at:
+            held[key] = deadlines
+        else:
+            held.pop(key, None)
+
     async def _in_batch(self, work: Callable[[_Changes], Any]) -> None:
         changes = _Changes()
         batch = Batch()
@@ -215,6 +249,8 @@ class ClockKeeper:
             self._table[key] = state
         for key, wakeup in changes.wakeups.items():
             self._schedule(key, None if wakeup is None else to_epoch(wakeup))
+        for key, deadlines in changes.deadlines.items():
+            self._track(key, deadlines)
 
     async def _handle_all(self, messages: Sequence[ConsumedMessage], changes: _Changes) -> None:
         for message in messages:
@@ -275,6 +311,9 @@ class ClockKeeper:
         await self._publish(outcome.events, cause)
         if outcome.state is not None and outcome.state != before:
             changes.states[key] = outcome.state
+            changes.deadlines[key] = (
+                outcome.deadlines or self._service.watch_points(outcome.state)[1]
+            )
         changes.wakeups[key] = outcome.next_wakeup
 
     async def _publish(self, clock_events: list[ClockEvent], cause: Event | None) -> None:

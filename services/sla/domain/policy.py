@@ -37,7 +37,7 @@ _Spec = TypeVar("_Spec", bound=BaseModel)
 class PolicySet:
     """Loaded policies and calendars; immutable apart from the calendars' lookup caches."""
 
-    __slots__ = ("_calendars", "_clocks", "_policies", "_regimes")
+    __slots__ = ("_calendars", "_clock_regimes", "_clocks", "_policies", "_regimes")
 
     def __init__(
         self, policies: Sequence[Policy], calendars: Mapping[str, BusinessCalendar]
@@ -49,6 +49,7 @@ class PolicySet:
         self._calendars = dict(calendars)
         self._clocks = {clock.clock_id: clock for policy in policies for clock in policy.clocks}
         self._regimes = frozenset(p.regime for p in policies if p.regime != ANY_REGIME)
+        self._clock_regimes = {c.clock_id: p.regime for p in policies for c in p.clocks}
 
     @classmethod
     def load(cls, directory: Path) -> PolicySet:
@@ -106,6 +107,13 @@ class PolicySet:
         if definition is None:
             raise StateError(f"clock {clock_id!r} is not defined by any loaded policy")
         return definition
+
+    def regime_of(self, clock_id: str) -> str:
+        """The regime of the policy that defines `clock_id` (``any`` for internal ones)."""
+        regime = self._clock_regimes.get(clock_id)
+        if regime is None:
+            raise StateError(f"clock {clock_id!r} is not defined by any loaded policy")
+        return regime
 
     def clocks_for(self, facts: ComplaintFacts) -> tuple[ClockDefinition, ...]:
         """Every clock the complaint's regime, severity, channel and category call for."""

@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from prometheus_client import REGISTRY
+
+from kintsugi.common import metrics
 from kintsugi.common.codec import decode, event_type
 from services.sla.adapters.partitions import partition_of
 
@@ -149,3 +152,56 @@ async def test_indexing_a_new_partition_lets_heartbeats_run_meanwhile() -> None:
     beating.cancel()
     assert beats >= 3  # the pass over 2,000 keys gave way several times
     assert keeper.open_clocks == 2_000
+
+
+def _risk(regime: str) -> tuple[dict[str, float | None], float | None]:
+    """What a scrape reads: clocks due within each horizon, and overdue, for `regime`."""
+    due_soon = {
+        horizon: REGISTRY.get_sample_value(
+            "kintsugi_sla_clocks_due_soon", {"regime": regime, "horizon": horizon}
+        )
+        for horizon in ("1h", "4h", "24h")
+    }
+    return due_soon, REGISTRY.get_sample_value(
+        "kintsugi_sla_clocks_overdue_open", {"regime": regime}
+    )
+
+
+async def test_the_risk_gauges_count_clocks_due_soon_by_regime_at_scrape_time() -> None:
+    # Received 09:00 London: internal acknowledgement due 09:15, first response and the
+    # progress cadence 17:00, the FCA acknowledgement the next day.
+    now = Now(MONDAY_9 + timedelta(minutes=10))
+    keeper, _, _ = await make_keeper(now)
+    metrics.CLOCK_RISK.bind(keeper.risk_samples)
+    try:
+        await keeper.handle_batch(
+            consumed(
+                classified("C-uk-1", MONDAY_9, regime="uk-fca-disp"),
+                classified("C-uk-2", MONDAY_9, regime="uk-fca-disp"),
+                classified("C-none", MONDAY_9),
+            )
+        )
+        assert _risk("uk-fca-disp") == ({"1h": 2, "4h": 2, "24h": 6}, 0)
+        assert _risk("none") == ({"1h": 1, "4h": 1, "24h": 3}, 0)
+
+        # A progress update meets C-uk-2's acknowledgement and first response.
+        await keeper.handle_batch(
+            consumed(progress_update("C-uk-2", "n-1", MONDAY_9 + timedelta(minutes=5)))
+        )
+        assert _risk("uk-fca-disp")[0]["1h"] == 1
+
+        now.at = MONDAY_9 + timedelta(minutes=20)  # no tick yet: the scrape still sees it
+        assert _risk("uk-fca-disp") == ({"1h": 0, "4h": 0, "24h": 3}, 1)
+        assert _risk("none") == ({"1h": 0, "4h": 0, "24h": 2}, 1)
+
+        # C-none's partition goes to another worker: its clocks stop counting here.
+        none_partition = partition_of(b"C-none", PARTITIONS)
+        assert none_partition not in {partition_of(k, PARTITIONS) for k in (b"C-uk-1", b"C-uk-2")}
+        await keeper.assign(set(range(PARTITIONS)) - {none_partition})
+        assert _risk("none") == ({"1h": None, "4h": None, "24h": None}, None)
+        assert _risk("uk-fca-disp")[1] == 1
+
+        await keeper.assign(range(PARTITIONS))  # handed back: counted again from the table
+        assert _risk("none") == ({"1h": 0, "4h": 0, "24h": 2}, 1)
+    finally:
+        metrics.CLOCK_RISK.bind(None)
