@@ -31,6 +31,8 @@ class RoutingRequest:
     language: str
     vulnerable: bool
     abusive: bool
+    product: str = ""
+    regime: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +122,33 @@ def route(
         )
     )
     return Decision(team.id, chosen, tuple(reasons), executive_review)
+
+
+def unmet_requirements(handler: Handler, request: RoutingRequest, team: Team) -> list[str]:
+    """Every required skill or clearance ``handler`` lacks for ``request`` (empty: eligible).
+
+    Category is the team's; language is required only when someone in the team speaks it
+    (otherwise no one could ever take the complaint, and it would wait forever).
+    """
+    unmet = []
+    if handler.team_id != team.id:
+        unmet.append(f"not in {team.name}")
+    language = request.language.split("-", 1)[0].lower()
+    if language not in handler.languages and any(language in m.languages for m in team.members):
+        unmet.append(f"does not speak '{language}'")
+    if request.vulnerable and not handler.vulnerability_trained:
+        unmet.append("not trained to support vulnerable customers")
+    if SEVERITY_RANK[handler.max_severity] < SEVERITY_RANK.get(request.severity, 0):
+        unmet.append(f"not cleared for {request.severity} severity")
+    if request.product and handler.products and request.product not in handler.products:
+        unmet.append(f"does not handle '{request.product}'")
+    if request.regime and handler.regimes and request.regime not in handler.regimes:
+        unmet.append(f"not trained in '{request.regime}'")
+    return unmet
+
+
+def sampled_for_executive_review(complaint_id: str, percent: float) -> bool:
+    return _sampled_for_executive_review(complaint_id, percent)
 
 
 def _sampled_for_executive_review(complaint_id: str, percent: float) -> bool:
