@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from kintsugi.common.names import SEVERITIES
@@ -120,8 +120,28 @@ def fits(
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(directories, st.lists(facts, max_size=60))
+# A repeat contact while others have more room: the owner keeps the customer.
+@example(
+    team_of(worker("p1", capacity=5), worker("p2", capacity=5)),
+    [("classify", complaint(1, customer_id="u1")), ("classify", complaint(2, customer_id="u1"))],
+)
+# Two queued complaints drained by one capacity rise: oldest first.
+@example(
+    team_of(worker("p1", capacity=1)),
+    [
+        ("classify", complaint(1, customer_id="u1")),
+        ("classify", complaint(2, customer_id="u2")),
+        ("classify", complaint(3, customer_id="u3")),
+        ("presence", 1, "online", 2),
+    ],
+)
+# An alert redelivered under a new event id.
+@example(
+    team_of(worker("p1")),
+    [("classify", complaint(1)), ("alert", 1, "final", 80, True, 0), ("again",)],
+)
 def test_the_desk_keeps_its_promises(
     directory: Directory, sequence: list[tuple[object, ...]]
 ) -> None:
