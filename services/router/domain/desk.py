@@ -67,7 +67,9 @@ class Assigned:
     event_id: str
     complaint_id: str
     team_id: str
-    handler: Handler
+    team_name: str
+    handler_id: str
+    handler_name: str
     kind: Kind
     previous_handler_id: str
     reasons: tuple[Reason, ...]
@@ -79,6 +81,7 @@ class Queued:
     event_id: str
     complaint_id: str
     team_id: str
+    team_name: str
     position: int
     reasons: tuple[Reason, ...]
 
@@ -87,6 +90,7 @@ class Queued:
 class Escalated:
     event_id: str
     complaint_id: str
+    team_id: str
     level: int
     from_handler_id: str
     to_id: str
@@ -100,6 +104,7 @@ class CallRequested:
     event_id: str
     complaint_id: str
     handler_id: str
+    handler_name: str
     reasons: tuple[Reason, ...]
 
 
@@ -232,6 +237,7 @@ class Desk:
                     derived_id(event_id, "queued"),
                     case.complaint_id,
                     team.id,
+                    team.name,
                     position,
                     tuple(reasons),
                 )
@@ -262,6 +268,7 @@ class Desk:
                 derived_id(fact.event_id, "call_requested"),
                 case.complaint_id,
                 case.handler_id,
+                self._name(case.handler_id),
                 (
                     Reason(
                         "rule_of_three",
@@ -297,6 +304,7 @@ class Desk:
                 Escalated(
                     derived_id(alert.event_id, "escalated"),
                     case.complaint_id,
+                    team.id,
                     level,
                     case.handler_id or "",
                     to.id,
@@ -361,6 +369,10 @@ class Desk:
         return decisions
 
     # ----- inside ----------------------------------------------------------------------
+
+    def _name(self, handler_id: str) -> str:
+        handler = self.directory.handler(handler_id)
+        return handler.name if handler is not None else handler_id
 
     def _next(self) -> int:
         self._sequence += 1
@@ -433,7 +445,9 @@ class Desk:
             event_id,
             case.complaint_id,
             handler.team_id,
-            handler,
+            self.directory.team(handler.team_id).name,
+            handler.id,
+            handler.name,
             kind,
             previous,
             tuple(reasons),

@@ -166,7 +166,9 @@ def test_the_desk_keeps_its_promises(
                 case = desk.cases[decision.complaint_id]
                 team = directory.team(case.team_id)
                 # Never an assignee without every required skill and clearance.
-                assert not unmet_requirements(decision.handler, case.request, team)
+                assert not unmet_requirements(
+                    directory.handler(decision.handler_id), case.request, team
+                )  # type: ignore[arg-type]
         # Exactly one escalation per clock and threshold, whatever the redeliveries.
         if fact[0] == "alert":
             key = (f"c{fact[1]}", str(fact[2]), int(fact[3]))  # type: ignore[call-overload]
@@ -194,7 +196,7 @@ def test_the_desk_keeps_its_promises(
                 owner = directory.handler(owner_id)
                 assert owner is not None
                 load_before = desk.load.get(owner_id, 0) - (
-                    assigned[0].handler.id == owner_id and desk.cases[request.complaint_id].weight  # type: ignore[attr-defined]
+                    assigned[0].handler_id == owner_id and desk.cases[request.complaint_id].weight  # type: ignore[attr-defined]
                 )
                 was_free = (
                     not unmet_requirements(owner, request, directory.team("care"))  # type: ignore[arg-type]
@@ -203,7 +205,7 @@ def test_the_desk_keeps_its_promises(
                     <= desk.capacity(owner_id)
                 )
                 if was_free:
-                    assert assigned[0].handler.id == owner_id
+                    assert assigned[0].handler_id == owner_id
 
         # Every queued complaint is assigned once someone eligible has room.
         for case in desk.queue("care"):
