@@ -11,6 +11,7 @@ changes nothing the second time.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -147,11 +148,25 @@ class Desk:
     load: dict[str, int] = field(default_factory=dict)
     last_assigned: dict[str, int] = field(default_factory=dict)
     people: dict[str, _Person] = field(default_factory=dict)
+    # Complaints whose case changed since the caller last looked: the state to save.
+    changed: set[str] = field(default_factory=set)
     _sequence: int = 0
 
     def __post_init__(self) -> None:
         for handler in self.directory.handlers():
             self.people.setdefault(handler.id, _Person(handler.presence, None, handler.capacity))
+
+    def restore(self, cases: Iterable[Case]) -> None:
+        """Rebuild load, fairness and order from saved cases (after a restart or rebalance)."""
+        self.cases.clear()
+        self.load.clear()
+        self.last_assigned.clear()
+        for case in cases:
+            self._put(case)
+            self._sequence = max(self._sequence, case.queued_seq, case.assigned_seq)
+            if case.handler_id and case.assigned_seq > self.last_assigned.get(case.handler_id, -1):
+                self.last_assigned[case.handler_id] = case.assigned_seq
+        self.changed.clear()
 
     # ----- reading -------------------------------------------------------------------
 
@@ -218,6 +233,7 @@ class Desk:
             seen=(event_id,),
         )
         self.cases[case.complaint_id] = case
+        self.changed.add(case.complaint_id)
         reasons = [team_reason]
         if review:
             reasons.append(
@@ -385,6 +401,7 @@ class Desk:
         if case.handler_id and not case.closed:
             self.load[case.handler_id] = self.load.get(case.handler_id, 0) + case.weight
         self.cases[case.complaint_id] = case
+        self.changed.add(case.complaint_id)
 
     def _choose(
         self,
