@@ -101,14 +101,19 @@ class _Directory(BaseModel):
         people = {m.id for t in self.teams for m in t.members} | {
             c.id for c in self.escalation_contacts
         }
-        for team in self.teams:
-            for calendar in [team.calendar, *(m.calendar for m in team.members)]:
+        for t, team in enumerate(self.teams):
+            uses = [(f"teams.{t}.calendar", team.calendar)] + [
+                (f"teams.{t}.members.{m}.calendar", member.calendar)
+                for m, member in enumerate(team.members)
+            ]
+            for where, calendar in uses:
                 if calendar is not None and calendar not in self.calendars:
-                    raise ValueError(f"team {team.id}: calendar '{calendar}' is not defined")
+                    raise ValueError(f"{where}: calendar '{calendar}' is not defined in calendars")
             unknown = [i for i in team.escalation_chain if i not in people]
             if unknown:
                 raise ValueError(
-                    f"team {team.id}: escalation_chain names unknown people: {', '.join(unknown)}"
+                    f"teams.{t}.escalation_chain: not a handler or escalation contact: "
+                    f"{', '.join(unknown)}"
                 )
         return self
 
