@@ -7,10 +7,12 @@ import contextlib
 import functools
 
 from kintsugi.common.batch import FlushOrder
+from kintsugi.common.kafka import DeadLetterPublisher
 from kintsugi.common.logs import configure_logging, get_logger
 from kintsugi.common.runtime import Edges, exit_on_bad_configuration, run_consumer, run_service
 from kintsugi.common.timeutil import Clock, system_clock
-from kintsugi.common.topics import ROUTER_STATE
+from kintsugi.common.topics import DEAD_LETTERS, DIRECTORY_UPDATES, ROUTER_STATE
+from services.router.adapters.directory_updates import follow_directory_updates
 from services.router.adapters.kafka import PublishedDecisions, RouterEventHandler, StoredCases
 from services.router.config import RouterSettings
 from services.router.domain.directory import Directory, DirectoryError
@@ -42,13 +44,26 @@ async def serve(
     handler = RouterEventHandler(router, store, system_clock)
     # Decisions are stored before they are announced (decision 3).
     consumer = edges.event_consumer(handler, flush_order=FlushOrder.STATE_FIRST)
-    sweeping = asyncio.create_task(sweep_periodically(router, stop, sweep_every_s, system_clock))
+    kafka = edges.settings.kafka
+    dead_letters = DeadLetterPublisher(
+        edges.producer, kafka.topic(DEAD_LETTERS), "kintsugi-router-directory", system_clock
+    )
+    background = [
+        asyncio.create_task(sweep_periodically(router, stop, sweep_every_s, system_clock)),
+        asyncio.create_task(
+            follow_directory_updates(
+                router, kafka, kafka.topic(DIRECTORY_UPDATES), dead_letters, stop, system_clock
+            )
+        ),
+    ]
     try:
         await run_consumer(consumer, stop, edges.settings.shutdown_grace_s)
     finally:
-        sweeping.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeping
+        for task in background:
+            task.cancel()
+        for task in background:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 def main() -> None:

@@ -74,8 +74,11 @@ class Router:
         capacity: int | None,
         cause: Cause,
         now: dt.datetime,
+        since: dt.datetime | None = None,
     ) -> list[Decision]:
-        decisions = self.desk.presence_changed(handler_id, presence, capacity, cause.event_id, now)
+        decisions = self.desk.presence_changed(
+            handler_id, presence, capacity, cause.event_id, now, since
+        )
         return await self._settle(decisions, cause)
 
     async def sweep(self, now: dt.datetime) -> list[Decision]:

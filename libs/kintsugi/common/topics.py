@@ -68,6 +68,14 @@ ROUTER_STATE = TopicSpec(
     cleanup_policy="compact",
     retention_ms=-1,
 )
+DIRECTORY_UPDATES = TopicSpec(
+    name="kintsugi.directory-updates.v1",
+    purpose="Workforce management publishes each handler's presence and capacity, keyed by "
+    "handler id (compacted; JSON)",
+    partitions=1,
+    cleanup_policy="compact",
+    retention_ms=-1,
+)
 NOTIFIER_STATE = TopicSpec(
     name="kintsugi.notifier-complaints.v1",
     purpose="Notifier's durable state: contact details and messages sent per complaint (compacted)",
@@ -83,5 +91,6 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     RAW_COMPLAINTS,
     DEAD_LETTERS,
     ROUTER_STATE,
+    DIRECTORY_UPDATES,
     NOTIFIER_STATE,
 )

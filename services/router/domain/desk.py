@@ -340,13 +340,16 @@ class Desk:
         capacity: int | None,
         event_id: str,
         now: dt.datetime,
+        since: dt.datetime | None = None,
     ) -> list[Decision]:
         """Workforce management says someone's presence or capacity changed."""
         handler = self.directory.handler(handler_id)
         if handler is None:
             return []
         person = self.people[handler_id]
-        if person.presence != presence:
+        if since is not None:
+            person.presence, person.since = presence, since
+        elif person.presence != presence:
             person.presence, person.since = presence, now
         if capacity is not None:
             person.capacity = capacity

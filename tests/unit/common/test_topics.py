@@ -10,6 +10,7 @@ from kintsugi.common.topics import (
     ALL_TOPICS,
     COMPLAINT_EVENTS,
     DEAD_LETTERS,
+    DIRECTORY_UPDATES,
     NOTIFIER_STATE,
     RAW_COMPLAINTS,
     ROUTER_STATE,
@@ -30,7 +31,8 @@ def test_only_the_upstream_and_dead_letter_topics_are_not_keyed_by_complaint_id(
     # A new topic must be added to COMPLAINT_KEYED (and co-partitioned) or justified here.
     others = {t.name for t in ALL_TOPICS} - {t.name for t in COMPLAINT_KEYED}
 
-    assert others == {RAW_COMPLAINTS.name, DEAD_LETTERS.name}
+    # Directory updates are keyed by handler id: every router reads all of them.
+    assert others == {RAW_COMPLAINTS.name, DEAD_LETTERS.name, DIRECTORY_UPDATES.name}
 
 
 def test_topic_names_are_unique_and_versioned() -> None:
