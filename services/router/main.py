@@ -7,13 +7,19 @@ import contextlib
 import functools
 
 from kintsugi.common.batch import FlushOrder
-from kintsugi.common.kafka import DeadLetterPublisher
+from kintsugi.common.codec import decode
+from kintsugi.common.kafka import DeadLetterPublisher, EventPublisher
 from kintsugi.common.logs import configure_logging, get_logger
 from kintsugi.common.runtime import Edges, exit_on_bad_configuration, run_consumer, run_service
 from kintsugi.common.timeutil import Clock, system_clock
-from kintsugi.common.topics import DEAD_LETTERS, DIRECTORY_UPDATES, ROUTER_STATE
+from kintsugi.common.topics import DEAD_LETTERS, DIRECTORY_UPDATES, ROUTER_INBOX, ROUTER_STATE
 from services.router.adapters.directory_updates import follow_directory_updates
-from services.router.adapters.kafka import PublishedDecisions, RouterEventHandler, StoredCases
+from services.router.adapters.kafka import (
+    Forwarder,
+    PublishedDecisions,
+    RouterEventHandler,
+    StoredCases,
+)
 from services.router.config import RouterSettings
 from services.router.domain.directory import Directory, DirectoryError
 from services.router.service import Router
@@ -41,10 +47,24 @@ async def serve(
 ) -> None:
     store = edges.store(ROUTER_STATE)
     router = Router(directory, StoredCases(store), PublishedDecisions(edges.events, system_clock))
-    handler = RouterEventHandler(router, store, system_clock)
-    # Decisions are stored before they are announced (decision 3).
-    consumer = edges.event_consumer(handler, flush_order=FlushOrder.STATE_FIRST)
     kafka = edges.settings.kafka
+    # Stage one: every replica forwards its complaint-events partitions to the inbox.
+    forwarder = edges.event_consumer(
+        Forwarder(EventPublisher(edges.producer, kafka.topic(ROUTER_INBOX)))
+    )
+    # Stage two: the one owner of the single inbox partition decides (one writer for all
+    # load and every customer's owner). Decisions are stored before announced (decision 3).
+    handler = RouterEventHandler(router, store, system_clock, ROUTER_STATE.partitions)
+    decider = edges.consumer(
+        [ROUTER_INBOX],
+        handler,
+        decode=decode,
+        event_types=handler.event_types,
+        on_assigned=handler.partitions_assigned,
+        on_revoked=handler.partitions_revoked,
+        flush_order=FlushOrder.STATE_FIRST,
+        group_suffix="-decider",
+    )
     dead_letters = DeadLetterPublisher(
         edges.producer, kafka.topic(DEAD_LETTERS), "kintsugi-router-directory", system_clock
     )
@@ -56,8 +76,11 @@ async def serve(
             )
         ),
     ]
+    grace = edges.settings.shutdown_grace_s
     try:
-        await run_consumer(consumer, stop, edges.settings.shutdown_grace_s)
+        async with asyncio.TaskGroup() as consumers:
+            consumers.create_task(run_consumer(forwarder, stop, grace))
+            consumers.create_task(run_consumer(decider, stop, grace))
     finally:
         for task in background:
             task.cancel()

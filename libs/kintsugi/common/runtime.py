@@ -78,9 +78,11 @@ class Edges:
         on_revoked: PartitionsHook | None = None,
         key_log_field: str = "complaint_id",
         flush_order: FlushOrder = FlushOrder.EVENTS_FIRST,
+        group_suffix: str = "",
     ) -> ConsumerLoop[M]:
+        """``group_suffix`` tells apart a second consumer group of the same service."""
         kafka = self.settings.kafka
-        group = self.settings.consumer_group or f"kintsugi-{self.name}"
+        group = (self.settings.consumer_group or f"kintsugi-{self.name}") + group_suffix
         loop = ConsumerLoop(
             kafka=kafka,
             group_id=group,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 from aiokafka import TopicPartition
 
@@ -174,13 +175,45 @@ def clock_alert(event: Event) -> ClockAlert:
     )
 
 
-class RouterEventHandler:
-    event_types = frozenset({"classified", "activity", "clock_warning", "clock_breached"})
+DECIDED_ON = frozenset({"classified", "activity", "clock_warning", "clock_breached"})
 
-    def __init__(self, router: Router, store: CompactedStore, clock: Clock) -> None:
+
+class Publisher(Protocol):
+    async def publish(self, *events: Event) -> None: ...
+
+
+class Forwarder:
+    """Stage one, on every replica: the events the router decides on, from the
+    complaint-events partitions this replica owns, into the single-partition inbox."""
+
+    event_types = DECIDED_ON
+
+    def __init__(self, inbox: Publisher) -> None:
+        self._inbox = inbox
+
+    async def __call__(self, event: Event) -> None:
+        # Same event id: the decider drops nothing and repeats nothing on a re-forward.
+        await self._inbox.publish(event)
+
+    async def partitions_assigned(self, partitions: set[TopicPartition]) -> None:
+        return None
+
+    async def partitions_revoked(self, partitions: set[TopicPartition]) -> None:
+        return None
+
+
+class RouterEventHandler:
+    """Stage two, on the one replica owning the inbox: decide, with every case in view."""
+
+    event_types = DECIDED_ON
+
+    def __init__(
+        self, router: Router, store: CompactedStore, clock: Clock, state_partitions: int
+    ) -> None:
         self._router = router
         self._store = store
         self._clock = clock
+        self._state_partitions = range(state_partitions)
 
     async def __call__(self, event: Event) -> None:
         kind = event_type(event)
@@ -202,13 +235,17 @@ class RouterEventHandler:
             self._refresh_load_gauge()
 
     async def partitions_assigned(self, partitions: set[TopicPartition]) -> None:
-        await self._store.restore(tp.partition for tp in partitions)
+        """Owning the inbox means deciding for everyone: restore every state partition."""
+        self._store.forget(self._state_partitions)
+        if partitions:
+            await self._store.restore(self._state_partitions)
         self._router.reload()
         self._refresh_load_gauge()
 
     async def partitions_revoked(self, partitions: set[TopicPartition]) -> None:
-        self._store.forget(tp.partition for tp in partitions)
-        self._router.reload()
+        if partitions:
+            self._store.forget(self._state_partitions)
+            self._router.reload()
 
     def _refresh_load_gauge(self) -> None:
         for handler, count in self._router.open_by_handler():

@@ -11,6 +11,7 @@ from kintsugi.common.topics import (
     COMPLAINT_EVENTS,
     DEAD_LETTERS,
     DIRECTORY_UPDATES,
+    ROUTER_INBOX,
     NOTIFIER_STATE,
     RAW_COMPLAINTS,
     ROUTER_STATE,
@@ -31,8 +32,14 @@ def test_only_the_upstream_and_dead_letter_topics_are_not_keyed_by_complaint_id(
     # A new topic must be added to COMPLAINT_KEYED (and co-partitioned) or justified here.
     others = {t.name for t in ALL_TOPICS} - {t.name for t in COMPLAINT_KEYED}
 
-    # Directory updates are keyed by handler id: every router reads all of them.
-    assert others == {RAW_COMPLAINTS.name, DEAD_LETTERS.name, DIRECTORY_UPDATES.name}
+    # Directory updates are keyed by handler id: every router reads all of them. The router
+    # inbox is keyed by complaint id but has one partition on purpose: one decider.
+    assert others == {
+        RAW_COMPLAINTS.name,
+        DEAD_LETTERS.name,
+        DIRECTORY_UPDATES.name,
+        ROUTER_INBOX.name,
+    }
 
 
 def test_topic_names_are_unique_and_versioned() -> None:
