@@ -11,9 +11,9 @@ from kintsugi.common.topics import (
     COMPLAINT_EVENTS,
     DEAD_LETTERS,
     DIRECTORY_UPDATES,
-    ROUTER_INBOX,
     NOTIFIER_STATE,
     RAW_COMPLAINTS,
+    ROUTER_INBOX,
     ROUTER_STATE,
     TopicSpec,
 )

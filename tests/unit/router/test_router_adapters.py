@@ -133,3 +133,37 @@ def test_every_decision_becomes_its_event_with_its_reasons() -> None:
     assert isinstance(call, pb.CallCustomerRequested) and call.handler_name == "Ann"
     for event in (assigned, queued, escalated, call):
         assert [(r.code, r.detail) for r in event.reasons] == [("why", "because")]
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.published: list[object] = []
+
+    async def publish(self, *events: object) -> None:
+        self.published.extend(events)
+
+
+async def test_the_forwarder_passes_each_event_on_unchanged_with_its_id() -> None:
+    from services.router.adapters.kafka import Forwarder
+
+    inbox = _Inbox()
+    event = _event(pb.ComplaintClassified(category="fees"))
+
+    await Forwarder(inbox)(event)  # type: ignore[arg-type]
+
+    assert inbox.published == [event]
+
+
+def test_the_forwarder_wants_exactly_what_the_decider_decides_on() -> None:
+    from services.router.adapters.kafka import Forwarder, RouterEventHandler
+
+    assert (
+        Forwarder.event_types
+        == RouterEventHandler.event_types
+        == {
+            "classified",
+            "activity",
+            "clock_warning",
+            "clock_breached",
+        }
+    )
