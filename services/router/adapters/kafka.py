@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Protocol
 
@@ -86,8 +87,13 @@ class PublishedDecisions:
             payload=payload(decision),
         )
         await self._publisher.publish(event)
-        if isinstance(decision, Assigned):
-            metrics.ASSIGNMENTS.labels(decision.team_id, decision.kind).inc()
+        match decision:
+            case Assigned():
+                metrics.ASSIGNMENTS.labels(decision.team_id, decision.kind).inc()
+            case Escalated():
+                metrics.ROUTER_ESCALATIONS.labels(decision.team_id, str(decision.level)).inc()
+            case CallRequested():
+                metrics.ROUTER_CALL_TASKS.labels(decision.team_id).inc()
 
 
 def payload(
@@ -214,6 +220,7 @@ class RouterEventHandler:
         self._store = store
         self._clock = clock
         self._state_partitions = range(state_partitions)
+        self._gauges_refreshed = 0.0
 
     async def __call__(self, event: Event) -> None:
         kind = event_type(event)
@@ -231,7 +238,8 @@ class RouterEventHandler:
                 complaint_id=decision.complaint_id,
                 event_id=decision.event_id,
             )
-        if decisions:
+        # Gauges scan every case: at most once a second, not once per decision.
+        if decisions and time.monotonic() - self._gauges_refreshed >= 1.0:
             self._refresh_load_gauge()
 
     async def partitions_assigned(self, partitions: set[TopicPartition]) -> None:
@@ -248,5 +256,8 @@ class RouterEventHandler:
             self._router.reload()
 
     def _refresh_load_gauge(self) -> None:
+        self._gauges_refreshed = time.monotonic()
         for handler, count in self._router.open_by_handler():
             metrics.HANDLER_OPEN_COMPLAINTS.labels(handler.team_id, handler.id).set(count)
+        for team_id, depth in self._router.queue_depths():
+            metrics.ROUTER_QUEUE_DEPTH.labels(team_id).set(depth)

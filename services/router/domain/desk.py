@@ -104,6 +104,7 @@ class Escalated:
 class CallRequested:
     event_id: str
     complaint_id: str
+    team_id: str
     handler_id: str
     handler_name: str
     reasons: tuple[Reason, ...]
@@ -283,6 +284,7 @@ class Desk:
             CallRequested(
                 derived_id(fact.event_id, "call_requested"),
                 case.complaint_id,
+                case.team_id,
                 case.handler_id,
                 self._name(case.handler_id),
                 (

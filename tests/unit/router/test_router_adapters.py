@@ -119,7 +119,7 @@ def test_every_decision_becomes_its_event_with_its_reasons() -> None:
     )
     queued = payload(Queued("e", "c1", "care", "Care", 3, WHY))
     escalated = payload(Escalated("e", "c1", "care", 2, "ann", "mo", "Mo", "clock", WHY))
-    call = payload(CallRequested("e", "c1", "ann", "Ann", WHY))
+    call = payload(CallRequested("e", "c1", "care", "ann", "Ann", WHY))
 
     assert isinstance(assigned, pb.ComplaintAssigned)
     assert (assigned.kind, assigned.previous_handler_id, assigned.team_name) == (
