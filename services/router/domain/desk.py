@@ -149,6 +149,8 @@ class Desk:
     load: dict[str, int] = field(default_factory=dict)
     last_assigned: dict[str, int] = field(default_factory=dict)
     people: dict[str, _Person] = field(default_factory=dict)
+    # Open complaints per customer and owner, so a repeat contact finds its owner at once.
+    _owners: dict[str, dict[str, int]] = field(default_factory=dict)
     # Complaints whose case changed since the caller last looked: the state to save.
     changed: set[str] = field(default_factory=set)
     _sequence: int = 0
@@ -162,6 +164,7 @@ class Desk:
         self.cases.clear()
         self.load.clear()
         self.last_assigned.clear()
+        self._owners.clear()
         for case in cases:
             self._put(case)
             self._sequence = max(self._sequence, case.queued_seq, case.assigned_seq)
@@ -176,12 +179,7 @@ class Desk:
 
     def owner_of(self, customer_id: str) -> str | None:
         """The person holding most of the customer's open complaints (ties: lowest id)."""
-        if not customer_id:
-            return None
-        counts: dict[str, int] = {}
-        for case in self.cases.values():
-            if case.request.customer_id == customer_id and case.handler_id and not case.closed:
-                counts[case.handler_id] = counts.get(case.handler_id, 0) + 1
+        counts = self._owners.get(customer_id) if customer_id else None
         if not counts:
             return None
         return min(counts, key=lambda h: (-counts[h], h))
@@ -403,8 +401,14 @@ class Desk:
         before = self.cases.get(case.complaint_id)
         if before is not None and before.handler_id and not before.closed:
             self.load[before.handler_id] -= before.weight
+            owners = self._owners[before.request.customer_id]
+            owners[before.handler_id] -= 1
+            if not owners[before.handler_id]:
+                del owners[before.handler_id]
         if case.handler_id and not case.closed:
             self.load[case.handler_id] = self.load.get(case.handler_id, 0) + case.weight
+            owners = self._owners.setdefault(case.request.customer_id, {})
+            owners[case.handler_id] = owners.get(case.handler_id, 0) + 1
         self.cases[case.complaint_id] = case
         self.changed.add(case.complaint_id)
 

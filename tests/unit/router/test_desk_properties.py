@@ -186,6 +186,15 @@ def test_the_desk_keeps_its_promises(
         assert {h: n for h, n in desk.load.items() if n} == {h: n for h, n in expected.items() if n}
         for handler in directory.handlers():
             assert desk.load.get(handler.id, 0) <= desk.capacity(handler.id)
+        # The owner index agrees with the cases it indexes.
+        for customer in {c.request.customer_id for c in desk.cases.values()}:
+            held = Counter(
+                c.handler_id
+                for c in desk.cases.values()
+                if c.request.customer_id == customer and c.handler_id and not c.closed
+            )
+            owner = min(held, key=lambda h: (-held[h], h)) if held else None
+            assert desk.owner_of(customer) == owner
 
         # A repeat contact reaches the customer's owner when they are eligible and free.
         if fact[0] == "classify":
