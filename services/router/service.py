@@ -57,7 +57,7 @@ class Router:
         return [(h, counts[h.id]) for h in self._directory.handlers()]
 
     def queue_depths(self) -> list[tuple[str, int]]:
-        return [(t.id, len(self.desk.queue(t.id))) for t in self._directory.teams]
+        return [(t.id, self.desk.queue_length(t.id)) for t in self._directory.teams]
 
     async def classified(
         self, request: RoutingRequest, cause: Cause, now: dt.datetime

@@ -151,6 +151,8 @@ class Desk:
     people: dict[str, _Person] = field(default_factory=dict)
     # Open complaints per customer and owner, so a repeat contact finds its owner at once.
     _owners: dict[str, dict[str, int]] = field(default_factory=dict)
+    # Queued complaints per team (complaint id -> arrival sequence).
+    _queues: dict[str, dict[str, int]] = field(default_factory=dict)
     # Complaints whose case changed since the caller last looked: the state to save.
     changed: set[str] = field(default_factory=set)
     _sequence: int = 0
@@ -165,6 +167,7 @@ class Desk:
         self.load.clear()
         self.last_assigned.clear()
         self._owners.clear()
+        self._queues.clear()
         for case in cases:
             self._put(case)
             self._sequence = max(self._sequence, case.queued_seq, case.assigned_seq)
@@ -185,10 +188,11 @@ class Desk:
         return min(counts, key=lambda h: (-counts[h], h))
 
     def queue(self, team_id: str) -> list[Case]:
-        return sorted(
-            (c for c in self.cases.values() if c.queued and c.team_id == team_id),
-            key=lambda c: c.queued_seq,
-        )
+        waiting = self._queues.get(team_id, {})
+        return [self.cases[c] for c in sorted(waiting, key=waiting.__getitem__)]
+
+    def queue_length(self, team_id: str) -> int:
+        return len(self._queues.get(team_id, ()))
 
     def absent(self, handler: Handler, now: dt.datetime) -> bool:
         """Away, or offline for longer than the grace during their working hours."""
@@ -231,8 +235,7 @@ class Desk:
             executive_review=review,
             seen=(event_id,),
         )
-        self.cases[case.complaint_id] = case
-        self.changed.add(case.complaint_id)
+        self._put(case)
         reasons = [team_reason]
         if review:
             reasons.append(
@@ -240,7 +243,7 @@ class Desk:
             )
         chosen = self._choose(case, team, now, reasons, sticky=True)
         if chosen is None:
-            position = len(self.queue(team.id))
+            position = self.queue_length(team.id)
             reasons.append(
                 Reason(
                     "queue.position",
@@ -409,6 +412,10 @@ class Desk:
             self.load[case.handler_id] = self.load.get(case.handler_id, 0) + case.weight
             owners = self._owners.setdefault(case.request.customer_id, {})
             owners[case.handler_id] = owners.get(case.handler_id, 0) + 1
+        if before is not None and before.queued:
+            self._queues[before.team_id].pop(before.complaint_id, None)
+        if case.queued:
+            self._queues.setdefault(case.team_id, {})[case.complaint_id] = case.queued_seq
         self.cases[case.complaint_id] = case
         self.changed.add(case.complaint_id)
 

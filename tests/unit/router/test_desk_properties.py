@@ -186,6 +186,9 @@ def test_the_desk_keeps_its_promises(
         assert {h: n for h, n in desk.load.items() if n} == {h: n for h, n in expected.items() if n}
         for handler in directory.handlers():
             assert desk.load.get(handler.id, 0) <= desk.capacity(handler.id)
+        # The queue index agrees with the cases: every unassigned open case, in arrival order.
+        waiting = sorted((c for c in desk.cases.values() if c.queued), key=lambda c: c.queued_seq)
+        assert desk.queue("care") == waiting
         # The owner index agrees with the cases it indexes.
         for customer in {c.request.customer_id for c in desk.cases.values()}:
             held = Counter(
