@@ -173,6 +173,8 @@ class Desk:
             self._sequence = max(self._sequence, case.queued_seq, case.assigned_seq)
             if case.handler_id and case.assigned_seq > self.last_assigned.get(case.handler_id, -1):
                 self.last_assigned[case.handler_id] = case.assigned_seq
+        for team_id, waiting in self._queues.items():
+            self._queues[team_id] = dict(sorted(waiting.items(), key=lambda item: item[1]))
         self.changed.clear()
 
     # ----- reading -------------------------------------------------------------------
@@ -188,8 +190,9 @@ class Desk:
         return min(counts, key=lambda h: (-counts[h], h))
 
     def queue(self, team_id: str) -> list[Case]:
-        waiting = self._queues.get(team_id, {})
-        return [self.cases[c] for c in sorted(waiting, key=waiting.__getitem__)]
+        # Kept in arrival order: a case joins a queue only when it arrives (and restore
+        # re-sorts), so the dict's insertion order is the queue's order.
+        return [self.cases[c] for c in self._queues.get(team_id, {})]
 
     def queue_length(self, team_id: str) -> int:
         return len(self._queues.get(team_id, ()))
@@ -412,9 +415,10 @@ class Desk:
             self.load[case.handler_id] = self.load.get(case.handler_id, 0) + case.weight
             owners = self._owners.setdefault(case.request.customer_id, {})
             owners[case.handler_id] = owners.get(case.handler_id, 0) + 1
-        if before is not None and before.queued:
-            self._queues[before.team_id].pop(before.complaint_id, None)
-        if case.queued:
+        was_queued = before is not None and before.queued
+        if was_queued and not case.queued:
+            self._queues[case.team_id].pop(case.complaint_id, None)
+        elif case.queued and not was_queued:  # joins at the back: arrival order
             self._queues.setdefault(case.team_id, {})[case.complaint_id] = case.queued_seq
         self.cases[case.complaint_id] = case
         self.changed.add(case.complaint_id)
@@ -491,7 +495,10 @@ class Desk:
         """Assign queued complaints in arrival order while someone eligible has room."""
         team = self.directory.team(team_id)
         decisions: list[Decision] = []
+        lightest = min(self.directory.severity_weights.values(), default=1)
         for case in self.queue(team_id):
+            if not any(self._has_room(h, lightest) for h in team.members):
+                break  # nobody has room for even the lightest complaint: stop looking
             reasons = [Reason("queue.drained", f"capacity freed in {team.name}")]
             chosen = self._choose(case, team, now, reasons, sticky=True)
             if chosen is not None:
