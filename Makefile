@@ -13,10 +13,17 @@ KAFKA       := tools/kafka/kafka.sh
 PYTEST_ARGS ?=
 KUSTOMIZE_VERSION := v5.8.2
 KUSTOMIZE   := $(TOOLS)/bin/kustomize
+KUBECONFORM_VERSION := v0.8.0
+KUBECONFORM := $(TOOLS)/bin/kubeconform
 TOPICS_MANIFEST := deploy/k8s/components/strimzi-topics/topics.yaml
+USERS_MANIFEST  := deploy/k8s/components/strimzi-users/users.yaml
+PROMETHEUS_RULE := deploy/k8s/components/monitoring/prometheus-rule.yaml
+DASHBOARDS_DIR  := deploy/monitoring/grafana/dashboards
+K8S_SCHEMAS := deploy/k8s/schemas/{{ .ResourceKind }}{{ .KindSuffix }}.json
 
 .PHONY: help install proto proto-check lint test test-unit test-integration test-e2e \
-        kafka kafka-down topics up down bench clean k8s-topics k8s-check prometheus-tools
+        kafka kafka-down topics up down bench clean k8s-topics k8s-check prometheus-tools ghz \
+        smtp-sink
 
 help:  ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -46,8 +53,8 @@ proto-check: $(VENV)/.installed  ## fail if generated code drifted from protos/
 prometheus-tools:
 	@command -v promtool >/dev/null && command -v prometheus >/dev/null || { \
 	  echo "installing Debian's prometheus package (promtool, prometheus)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	    apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+	  apt-get -o DPkg::Lock::Timeout=300 update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends prometheus >/dev/null; }
 
 lint: install prometheus-tools  ## buf lint, generated-code drift, ruff, mypy, alert rules
 	npx --no-install buf lint
@@ -81,23 +88,58 @@ down:  ## stop everything `make up` started
 $(KUSTOMIZE):
 	GOBIN=$(abspath $(dir $(KUSTOMIZE))) GOTOOLCHAIN=local go install sigs.k8s.io/kustomize/kustomize/v5@$(KUSTOMIZE_VERSION)
 
-k8s-topics: $(VENV)/.installed  ## re-render the Strimzi KafkaTopic manifests from topics.py
-	$(PY) -m tools.render_topics --output $(TOPICS_MANIFEST)
+$(KUBECONFORM):
+	GOBIN=$(abspath $(dir $(KUBECONFORM))) GOTOOLCHAIN=local go install github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)
 
-k8s-check: $(VENV)/.installed $(KUSTOMIZE)  ## render every overlay; topics manifest in sync
+k8s-topics: $(VENV)/.installed  ## re-render the generated manifests (topics, users, alerts, dashboards)
+	$(PY) -m tools.render_topics --output $(TOPICS_MANIFEST)
+	$(PY) -m tools.render_kafka_users --output $(USERS_MANIFEST)
+	$(PY) -m tools.render_prometheus_rule --output $(PROMETHEUS_RULE)
+	$(PY) -m tools.render_dashboards --output-dir $(DASHBOARDS_DIR)
+
+k8s-check: $(VENV)/.installed $(KUSTOMIZE) $(KUBECONFORM)  ## generated manifests fresh; every overlay valid (kubeconform, strict)
 	$(PY) -m tools.render_topics --check $(TOPICS_MANIFEST)
+	$(PY) -m tools.render_kafka_users --check $(USERS_MANIFEST)
+	$(PY) -m tools.render_prometheus_rule --check $(PROMETHEUS_RULE)
+	$(PY) -m tools.render_dashboards --check-dir $(DASHBOARDS_DIR)
 	@for overlay in deploy/k8s/overlays/*/; do \
-	  echo "kustomize build $$overlay"; $(KUSTOMIZE) build "$$overlay" > /dev/null || exit 1; \
+	  echo "kustomize build $$overlay | kubeconform -strict"; \
+	  $(KUSTOMIZE) build "$$overlay" | $(KUBECONFORM) -strict -summary \
+	    -schema-location '$(K8S_SCHEMAS)' - || exit 1; \
 	done
 
 test: lint k8s-check  ## lint, render manifests, then unit, integration (real Kafka) and e2e tests
-	KUSTOMIZE=$(abspath $(KUSTOMIZE)) $(PY) -m pytest $(PYTEST_ARGS)
+	KUSTOMIZE=$(abspath $(KUSTOMIZE)) KUBECONFORM=$(abspath $(KUBECONFORM)) $(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: install
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
-bench: $(VENV)/.installed  ## micro-benchmarks with same-run baselines; writes bench-report.md
-	$(PY) bench/sla_clocks.py $(BENCH_ARGS) | tee bench-report.md
+GHZ_VERSION := v0.121.0
+GHZ         := $(TOOLS)/bin/ghz
+$(GHZ):
+	GOBIN=$(abspath $(TOOLS))/bin go install github.com/bojand/ghz/cmd/ghz@$(GHZ_VERSION)
+
+ghz: $(GHZ)  ## install the gRPC load generator (Go proxy)
+
+BENCH_E2E_ARGS ?=
+BENCH_GRPC_ARGS ?=
+BENCH_NOTIFIER_ARGS ?=
+bench: kafka $(GHZ)  ## benchmarks with same-run baselines (domain, gRPC, end to end); writes bench-report.md
+	{ $(PY) -m bench.sla_clocks $(BENCH_ARGS); echo; \
+	  $(PY) -m bench.sla_runtime --json bench-report-sla-runtime.json; echo; \
+	  $(PY) -m bench.classification_eval --json bench-report-classification.json; echo; \
+	  $(PY) -m bench.intake_grpc $(BENCH_GRPC_ARGS) --json bench-report-grpc.json; echo; \
+	  $(PY) -m bench.e2e_throughput $(BENCH_E2E_ARGS) --json bench-report-e2e.json; echo; \
+	  $(PY) -m bench.notifier_delivery $(BENCH_NOTIFIER_ARGS) --json bench-report-notifier.json; \
+	} | tee bench-report.md
+
+SMTP_SINK_PORT ?= 2526
+smtp-sink:  ## Postfix smtp-sink for mail-failure drills: SMTP_SINK_ARGS="-r rcpt" 4xx, "-f data" 5xx, "-q data" drop, "-w 30" stall
+	@bin=$$(command -v smtp-sink || ls /usr/sbin/smtp-sink 2>/dev/null); \
+	if [ -z "$$bin" ]; then echo "smtp-sink not found: install Postfix (Debian: apt-get install postfix)"; exit 1; fi; \
+	echo "smtp-sink on 127.0.0.1:$(SMTP_SINK_PORT) $(SMTP_SINK_ARGS)"; \
+	user=$$([ "$$(id -u)" = 0 ] && echo "-u nobody"); \
+	exec $$bin -c $$user $(SMTP_SINK_ARGS) 127.0.0.1:$(SMTP_SINK_PORT) 256
 
 clean: down
 	rm -rf $(VENV) $(TOOLS) node_modules .local tools/kafka/target

@@ -1,6 +1,6 @@
 """Micro-benchmark of the SLA domain: starting clocks, ticking them, storing them.
 
-    .venv/bin/python bench/sla_clocks.py [--quick] [--complaints N] [--seed S]
+    .venv/bin/python -m bench.sla_clocks [--quick] [--complaints N] [--seed S]
 
 Prints a Markdown report to stdout. Every figure comes with a baseline measured in the same
 run on the same machine (a `datetime + timedelta` loop, `json.dumps`/`json.loads` of an
@@ -12,15 +12,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import random
 import statistics
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
+from bench.machine import machine_lines, percentile
 from services.sla.domain import (
     CHANNELS,
     SEVERITIES,
@@ -355,30 +353,11 @@ def verbose_document(aggregate: ComplaintClocks) -> dict[str, object]:
     }
 
 
-def percentile(sorted_values: Sequence[int], percent: int) -> float:
-    if not sorted_values:
-        return 0.0
-    index = min(len(sorted_values) - 1, round(percent / 100 * (len(sorted_values) - 1)))
-    return float(sorted_values[index])
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 def report(rows: list[Row], complaints: int, clocks: int, options: argparse.Namespace) -> str:
     lines = [
         "## SLA domain micro-benchmark",
         "",
-        f"- Machine: {cpu_model()}, {os.cpu_count()} logical cores, {platform.machine()}",
-        f"- Python: {platform.python_implementation()} {platform.python_version()}"
-        f" on {platform.system()} {platform.release()}",
+        *machine_lines(),
         f"- Workload: {complaints:,} complaints ({clocks:,} clocks, "
         f"{clocks / complaints:.1f} per complaint), seed {options.seed}"
         f"{', --quick' if options.quick else ''}; single thread",

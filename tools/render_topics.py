@@ -20,11 +20,14 @@ from typing import Any
 
 import yaml
 
-from kintsugi.common.topics import ALL_TOPICS, TopicSpec
+from kintsugi.common.topics import ALL_TOPICS, SLA_APP_ID, TopicSpec, sla_faust_topics
+from tools.generated import add_target_arguments, write_or_check
 
 ROOT = Path(__file__).resolve().parent.parent
 COMMITTED = ROOT / "deploy" / "k8s" / "components" / "strimzi-topics" / "topics.yaml"
 
+# Strimzi 0.49 added v1 and 1.0 removed v1beta2: v1 is the only version current Strimzi serves.
+STRIMZI_API_VERSION = "kafka.strimzi.io/v1"
 DEFAULT_CLUSTER = "kintsugi"
 DEFAULT_REPLICAS = 3
 _DNS_LABEL_MAX = 63
@@ -53,7 +56,7 @@ def kafka_topic(spec: TopicSpec, *, cluster: str, replicas: int, prefix: str) ->
     if not _TOPIC_NAME.match(topic_name):
         raise ValueError(f"invalid Kafka topic name {topic_name!r}")
     return {
-        "apiVersion": "kafka.strimzi.io/v1beta2",
+        "apiVersion": STRIMZI_API_VERSION,
         "kind": "KafkaTopic",
         "metadata": {
             "name": resource_name(topic_name),
@@ -78,11 +81,21 @@ def render(
     cluster: str = DEFAULT_CLUSTER,
     replicas: int = DEFAULT_REPLICAS,
     prefix: str = "",
+    sla_app_id: str | None = SLA_APP_ID,
 ) -> str:
-    """The YAML stream of one KafkaTopic per declared topic, in declaration order."""
+    """The YAML stream of one KafkaTopic per declared topic, in declaration order.
+
+    The sla's Faust topics follow, named after its app id (Faust does not use the topic
+    prefix); ``sla_app_id=None`` leaves them out.
+    """
     documents = [
         kafka_topic(spec, cluster=cluster, replicas=replicas, prefix=prefix) for spec in specs
     ]
+    if sla_app_id is not None:
+        documents += [
+            kafka_topic(spec, cluster=cluster, replicas=replicas, prefix="")
+            for spec in sla_faust_topics(sla_app_id)
+        ]
     names = [doc["metadata"]["name"] for doc in documents]
     clashes = sorted({name for name in names if names.count(name) > 1})
     if clashes:
@@ -98,30 +111,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cluster", default=DEFAULT_CLUSTER, help="strimzi.io/cluster label")
     parser.add_argument("--replicas", type=int, default=DEFAULT_REPLICAS)
     parser.add_argument("--prefix", default="", help="KINTSUGI_TOPIC_PREFIX of the deployment")
-    target = parser.add_mutually_exclusive_group()
-    target.add_argument("--output", type=Path, help="write here instead of stdout")
-    target.add_argument("--check", type=Path, help="fail if this file is not a fresh render")
+    parser.add_argument("--sla-app-id", default=SLA_APP_ID, help="KINTSUGI_SLA_APP_ID")
+    add_target_arguments(parser)
     args = parser.parse_args(argv)
     if args.replicas < 1:
         parser.error("--replicas must be at least 1")
 
-    text = render(cluster=args.cluster, replicas=args.replicas, prefix=args.prefix)
-    if args.check is not None:
-        current = args.check.read_text(encoding="utf-8") if args.check.exists() else ""
-        if current != text:
-            print(
-                f"{args.check} is out of date; run: python -m tools.render_topics "
-                f"--output {args.check}",
-                file=sys.stderr,
-            )
-            return 1
-        return 0
-    if args.output is not None:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        args.output.write_text(text, encoding="utf-8")
-    else:
-        sys.stdout.write(text)
-    return 0
+    text = render(
+        cluster=args.cluster,
+        replicas=args.replicas,
+        prefix=args.prefix,
+        sla_app_id=args.sla_app_id,
+    )
+    return write_or_check(text, args, "python -m tools.render_topics")
 
 
 if __name__ == "__main__":

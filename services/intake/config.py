@@ -1,9 +1,14 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from kintsugi.common.settings import ServiceSettings
+
+# The sla's calendars, shipped with the package: intake accepts their jurisdictions only.
+SLA_CALENDARS = Path(__file__).resolve().parent.parent / "sla" / "policies" / "calendars.yaml"
 
 
 class IntakeSettings(ServiceSettings):
@@ -17,4 +22,39 @@ class IntakeSettings(ServiceSettings):
     consumer_group: str = Field(default="kintsugi-intake")
     consume_raw_topic: bool = Field(
         default=True, description="Also accept SubmitComplaintRequest messages from Kafka"
+    )
+    claim_wait_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="How long to wait for another replica that claimed the same request "
+        "first to publish it, before publishing its (identical) events itself",
+    )
+    classification_rules_file: Path | None = Field(
+        default=None,
+        description="Classification rules (YAML, same schema as the shipped "
+        "services/intake/classification.yaml); unset: the shipped rules",
+    )
+    calendars_file: Path = Field(
+        default=SLA_CALENDARS,
+        description="The sla's calendars.yaml (the same file the sla reads): jurisdictions "
+        "without a calendar are refused",
+    )
+    max_received_age_days: int = Field(
+        default=90, ge=1, description="Oldest receipt time accepted, in days before now"
+    )
+    tokens_file: Path | None = Field(
+        default=None,
+        description="File of '<source_system> <sha256 hex of token>' lines (a mounted "
+        "secret), re-read when it changes. Unset: no authentication (development only)",
+    )
+    max_in_flight: int = Field(
+        default=256, ge=1, description="gRPC calls handled at once; more are UNAVAILABLE"
+    )
+    request_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        description="Longest a call works when the caller's deadline is later or unset",
+    )
+    retry_after_s: float = Field(
+        default=1.0, gt=0, description="Retry hint (google.rpc.RetryInfo) sent with UNAVAILABLE"
     )

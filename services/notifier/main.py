@@ -1,44 +1,139 @@
-"""Wires the notifier: events consumer, case store, SMTP sender."""
+"""Wires the notifier: events consumer, case store, channel senders, retry timer."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
+from collections.abc import Callable
+from datetime import timedelta
 
-from kintsugi.common.runtime import Edges, run_consumer, run_service
+import aiohttp
+
+from kintsugi.common import metrics
+from kintsugi.common.runtime import Edges, exit_on_bad_configuration, run_consumer, run_service
 from kintsugi.common.timeutil import system_clock
 from kintsugi.common.topics import NOTIFIER_STATE
+from services.notifier.adapters.gateway import HttpGatewaySender
 from services.notifier.adapters.kafka import (
     NotifierEventHandler,
     PublishedNotifications,
     StoredCases,
 )
-from services.notifier.adapters.smtp import SmtpEmailSender
+from services.notifier.adapters.letters import PrintQueueSender
+from services.notifier.adapters.smtp import SmtpEmailSender, SmtpPool, SmtpServer
 from services.notifier.config import NotifierSettings
+from services.notifier.domain.breaker import CircuitBreakers
+from services.notifier.domain.lint import TemplatesInvalid, lint_templates
 from services.notifier.domain.messages import MessageComposer
-from services.notifier.service import Notifier
+from services.notifier.domain.planner import PlanRules
+from services.notifier.domain.quiet import SendingWindow
+from services.notifier.domain.retry import DEFAULT_HORIZONS, RetrySchedule
+from services.notifier.service import Notifier, Sender
 
 
-async def serve(edges: Edges, stop: asyncio.Event, *, settings: NotifierSettings) -> None:
-    store = edges.store(NOTIFIER_STATE)
-    sender = SmtpEmailSender(
+def smtp_server(settings: NotifierSettings) -> SmtpServer:
+    return SmtpServer(
         host=settings.smtp_host,
         port=settings.smtp_port,
-        from_address=settings.smtp_from_address,
-        from_name=settings.organisation_name,
+        use_tls=settings.smtp_use_tls,
         start_tls=settings.smtp_start_tls,
         username=settings.smtp_username,
         password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        ehlo_name=settings.smtp_ehlo_name,
+        timeout_s=settings.smtp_timeout_s,
+        max_connections=settings.smtp_max_connections,
     )
-    notifier = Notifier(
-        StoredCases(store),
-        sender,
-        PublishedNotifications(edges.events, system_clock),
-        MessageComposer(settings.organisation_name),
+
+
+def retry_schedule(settings: NotifierSettings) -> RetrySchedule:
+    horizons = {
+        **DEFAULT_HORIZONS,
+        "acknowledgement": timedelta(hours=settings.acknowledgement_horizon_h),
+    }
+    return RetrySchedule(
+        first_backoff=timedelta(seconds=settings.retry_first_backoff_s),
+        max_backoff=timedelta(seconds=settings.retry_max_backoff_s),
+        horizons=horizons,
     )
-    handler = NotifierEventHandler(notifier, store)
-    consumer = edges.event_consumer(handler)
-    await run_consumer(consumer, stop, edges.settings.shutdown_grace_s)
+
+
+def provider_check(notifier: Notifier, destination: str) -> Callable[[], bool]:
+    return lambda: notifier.breakers.healthy(destination, system_clock())
+
+
+async def retry_on_schedule(notifier: Notifier, stop: asyncio.Event, tick_s: float) -> None:
+    """Pending deliveries go out on their own schedule, not only when new events arrive."""
+    while not stop.is_set():
+        await notifier.retry_due()
+        metrics.NOTIFICATIONS_PENDING.set(len(notifier.pending))
+        oldest = notifier.oldest_pending()
+        metrics.NOTIFICATION_OLDEST_PENDING_SECONDS.set(oldest.total_seconds() if oldest else 0)
+        now = system_clock()
+        for destination, state in notifier.breakers.report(now).items():
+            metrics.NOTIFICATION_PROVIDER_UP.labels(destination).set(state == "closed")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=tick_s)
+
+
+async def serve(edges: Edges, stop: asyncio.Event, *, settings: NotifierSettings) -> None:
+    try:
+        lint_templates(organisation=settings.organisation_name)
+        secret = settings.gateway_secret() if settings.gateway_urls() else b""
+    except (TemplatesInvalid, ValueError) as error:
+        exit_on_bad_configuration("notifier", error)
+    store = edges.store(NOTIFIER_STATE)
+    pool = SmtpPool(smtp_server(settings))
+    senders: dict[str, Sender] = {
+        "email": SmtpEmailSender(
+            pool,
+            from_address=settings.smtp_from_address,
+            from_name=settings.organisation_name,
+            clock=system_clock,
+        )
+    }
+    async with aiohttp.ClientSession() as session:
+        for channel, url in settings.gateway_urls().items():
+            senders[channel] = HttpGatewaySender(
+                channel=channel,
+                url=url,
+                secret=secret,
+                session=session,
+                clock=system_clock,
+                timeout_s=settings.gateway_timeout_s,
+            )
+        if settings.print_queue_topic:
+            senders["letter"] = PrintQueueSender(edges.producer, settings.print_queue_topic)
+        notifier = Notifier(
+            StoredCases(store),
+            senders,
+            PublishedNotifications(edges.events, system_clock),
+            MessageComposer(settings.organisation_name),
+            system_clock,
+            schedule=retry_schedule(settings),
+            breakers=CircuitBreakers(
+                settings.breaker_failures, timedelta(seconds=settings.breaker_cooldown_s)
+            ),
+            rules=PlanRules(settings.delay_notice_from_percent),
+            attempt_timeout_s=settings.attempt_timeout_s,
+            window=SendingWindow(
+                settings.quiet_from, settings.quiet_until, settings.progress_updates_per_day
+            ),
+        )
+        for sender in senders.values():
+            destination = sender.destination("")
+            # A provider whose circuit is open makes the worker unready, naming it: honest
+            # about what it cannot do, while pending messages wait in durable state.
+            edges.health.add_check(f"provider:{destination}", provider_check(notifier, destination))
+        handler = NotifierEventHandler(notifier, store)
+        consumer = edges.event_consumer(handler)
+        retries = asyncio.create_task(retry_on_schedule(notifier, stop, settings.retry_tick_s))
+        try:
+            await run_consumer(consumer, stop, edges.settings.shutdown_grace_s)
+        finally:
+            stop.set()
+            await retries
+            await pool.close()
 
 
 def main() -> None:

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+import socket
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -24,7 +26,29 @@ class SlaSettings(ServiceSettings):
         gt=0,
         description="Longest wait for more events before a partial batch is handled",
     )
-    data_dir: Path = Field(default=Path(".local/sla"), description="Faust's local data folder")
+    data_dir: Path = Field(
+        default=Path(".local/sla"),
+        description="Faust's local data folder (RocksDB lives here: a persistent volume)",
+    )
+    store: Literal["memory", "rocksdb"] = Field(
+        default="rocksdb",
+        description="Clock table store: rocksdb (local state survives a restart, recovery "
+        "reads only the changelog tail) or memory (tests; a restart replays the changelog)",
+    )
+    standby_replicas: int = Field(
+        default=1, ge=0, description="Workers keeping a warm copy of each partition's clocks"
+    )
+    tick_chunk: int = Field(
+        default=500, gt=0, description="Due complaints handled per chunk before intake may go"
+    )
+    worker_name: str = Field(
+        default_factory=socket.gethostname, description="Named in explain answers"
+    )
+    advertised_url: str = Field(
+        default="",
+        description="Where other workers reach this one's /clocks (default "
+        "http://<worker name or ops host>:<ops port>); shared through Faust's assignment",
+    )
     # Faust's own defaults (60 s) keep a crashed worker's partitions unowned for a minute.
     session_timeout_s: float = Field(
         default=15.0, gt=0, description="A silent worker's partitions move after this"
@@ -38,3 +62,16 @@ class SlaSettings(ServiceSettings):
         description="Records waiting this long on a partition with no commit: /healthz fails",
     )
     progress_check_interval_s: float = Field(default=15.0, gt=0)
+
+    @property
+    def own_url(self) -> str:
+        """Bound to every interface, the worker is reached by its name; bound to one
+        address (a local stack of several workers), by that address."""
+        if self.advertised_url:
+            return self.advertised_url
+        host = self.worker_name if self.ops_host in ("0.0.0.0", "::", "") else self.ops_host
+        return f"http://{host}:{self.ops_port}"
+
+    @property
+    def store_url(self) -> str:
+        return f"{self.store}://"

@@ -20,9 +20,14 @@ from kintsugi.common.progress import (
 )
 from kintsugi.common.runtime import exit_on_bad_configuration
 from kintsugi.common.timeutil import system_clock
-from kintsugi.common.topics import COMPLAINT_EVENTS, DEAD_LETTERS
+from kintsugi.common.topics import COMPLAINT_EVENTS, DEAD_LETTERS, sla_faust_topics
 from services.sla.adapters.faust_app import build_runtime
 from services.sla.adapters.stall import StallResponder
+from services.sla.adapters.topic_check import (
+    ChangelogMismatch,
+    create_if_missing,
+    require_declared_changelog,
+)
 from services.sla.config import SlaSettings
 from services.sla.domain import PolicyError, PolicySet
 from services.sla.service import SlaService
@@ -68,7 +73,7 @@ def main() -> None:
         health,
         settings.ops_host,
         settings.ops_port,
-        extra_routes=[("GET", "/clocks/{complaint_id}", runtime.explain_route)],
+        extra_routes=[("GET", "/clocks/{complaint_id}", runtime.explain.handle)],
     )
     health.add_check("worker_started", runtime.started.is_set)
     health.add_check("not_rebalancing", lambda: not app.rebalancing)
@@ -104,6 +109,13 @@ def main() -> None:
     # One event loop for the whole process: the seeding below, then the Faust worker.
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    # Before Faust starts, so it never creates its topics on its own terms.
+    declared = sla_faust_topics(settings.app_id)
+    try:
+        loop.run_until_complete(create_if_missing(settings.kafka, declared))
+        loop.run_until_complete(require_declared_changelog(settings.kafka, declared[0]))
+    except ChangelogMismatch as error:
+        exit_on_bad_configuration("sla", error)
     loop.run_until_complete(
         seed_missing_commits(
             settings.kafka, settings.app_id, settings.kafka.topic(COMPLAINT_EVENTS)

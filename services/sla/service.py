@@ -39,11 +39,16 @@ class SlaService:
         clocks, events = ComplaintClocks.start(facts, self._policies)
         return self._after(clocks, events)
 
-    def milestone(self, state: bytes | None, milestone: Milestone, at: datetime) -> Outcome:
+    def milestone(
+        self, state: bytes | None, milestone: Milestone, at: datetime, cause_id: str = ""
+    ) -> Outcome:
+        """Apply a milestone reported by event `cause_id`; a replay of it changes nothing."""
         if state is None:
             return Outcome(None, [])
         clocks = ComplaintClocks.from_bytes(state)
-        events = clocks.on_milestone(milestone, at, self._policies)
+        if cause_id and clocks.has_applied(cause_id):
+            return Outcome(state, [], clocks.next_wakeup())
+        events = clocks.on_milestone(milestone, at, self._policies, cause_id)
         return self._after(clocks, events)
 
     def tick(self, state: bytes, now: datetime) -> Outcome:

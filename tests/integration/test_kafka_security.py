@@ -59,6 +59,21 @@ async def test_producer_and_state_store_work_over_sasl(
         await producer.stop()
 
 
+async def test_the_password_can_come_from_a_mounted_file(
+    kafka_settings: KafkaSettings, sasl_password: str
+) -> None:
+    # As on Kubernetes, where the KafkaUser's Secret is mounted and only its path is set.
+    from_file = KafkaSettings(
+        bootstrap_servers=SASL_BOOTSTRAP,
+        security_protocol="SASL_PLAINTEXT",
+        sasl_mechanism="PLAIN",
+        sasl_username="kintsugi",
+        sasl_password_file=PASSWORD_FILE,
+    )
+    async with asyncio.timeout(30):
+        await wait_for_cluster(from_file, timeout_s=20)
+
+
 async def test_a_wrong_password_is_refused(
     kafka_settings: KafkaSettings, sasl_password: str
 ) -> None:

@@ -1,5 +1,5 @@
-"""A grpc.aio server interceptor: every unary call is timed by method and status code, and
-its log lines carry the method name."""
+"""A grpc.aio server interceptor: every unary call is timed by method and status code and
+counted while in flight, and its log lines carry the method name."""
 
 from __future__ import annotations
 
@@ -25,10 +25,11 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type
             return handler  # streaming and unknown methods pass through untouched
         method = str(handler_call_details.method).rsplit("/", 1)[-1]
         behaviour = handler.unary_unary
+        in_flight = metrics.GRPC_IN_FLIGHT.labels(method)
 
         async def observed(request: Any, context: Any) -> Any:
             started = time.perf_counter()
-            with structlog.contextvars.bound_contextvars(rpc=method):
+            with in_flight.track_inprogress(), structlog.contextvars.bound_contextvars(rpc=method):
                 try:
                     return await behaviour(request, context)
                 finally:

@@ -20,6 +20,18 @@ def _env(name: str, field: str) -> AliasChoices:
     return AliasChoices(name, field)
 
 
+def _read_secret(path: Path) -> str:
+    """A mounted secret's value; Kubernetes writes it verbatim, editors add a newline."""
+    try:
+        value = path.read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as error:
+        problem = f"cannot read {path}: {error.strerror}"
+        raise ValueError(f"KAFKA_SASL_PASSWORD_FILE: {problem}") from None
+    if not value:
+        raise ValueError(f"KAFKA_SASL_PASSWORD_FILE: {path} is empty")
+    return value
+
+
 class KafkaSettings(BaseSettings):
     """Read from un-prefixed env, so one set of variables points every service at a cluster.
 
@@ -46,6 +58,12 @@ class KafkaSettings(BaseSettings):
     sasl_password: SecretStr | None = Field(
         default=None, validation_alias=_env("KAFKA_SASL_PASSWORD", "sasl_password")
     )
+    sasl_password_file: Path | None = Field(
+        default=None,
+        validation_alias=_env("KAFKA_SASL_PASSWORD_FILE", "sasl_password_file"),
+        description="File holding the SASL password, e.g. the `password` key of the Secret "
+        "Strimzi creates for a KafkaUser, mounted as a volume (read once, at start)",
+    )
     ssl_cafile: Path | None = Field(
         default=None,
         validation_alias=_env("KAFKA_SSL_CAFILE", "ssl_cafile"),
@@ -71,12 +89,16 @@ class KafkaSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _credentials_match_protocol(self) -> KafkaSettings:
+        if self.sasl_password_file is not None:
+            if self.sasl_password is not None:
+                raise ValueError("set KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE, not both")
+            self.sasl_password = SecretStr(_read_secret(self.sasl_password_file))
         if self.uses_sasl and not (
             self.sasl_mechanism and self.sasl_username and self.sasl_password
         ):
             raise ValueError(
                 f"KAFKA_SECURITY_PROTOCOL={self.security_protocol} needs KAFKA_SASL_MECHANISM, "
-                "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD"
+                "KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (or KAFKA_SASL_PASSWORD_FILE)"
             )
         if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
             raise ValueError("KAFKA_SSL_CERTFILE and KAFKA_SSL_KEYFILE go together")

@@ -7,6 +7,8 @@ import sys
 
 import structlog
 
+from kintsugi.common.redaction import redact_personal_data
+
 _shared_processors: list[structlog.types.Processor] = [
     structlog.contextvars.merge_contextvars,
     structlog.stdlib.add_log_level,
@@ -17,6 +19,9 @@ _shared_processors: list[structlog.types.Processor] = [
 
 def configure_logging(service: str, level: str = "INFO", library_level: str = "WARNING") -> None:
     """One JSON object per line on stdout, with ``service`` on every record.
+
+    Every record, our own and the libraries', passes ``redact_personal_data``: contact
+    and account details are masked and customers' free text is withheld.
 
     ``library_level`` applies to the Kafka and Faust client libraries, which are chatty
     at INFO about every rebalance; lower it to debug a rebalance.
@@ -36,6 +41,8 @@ def configure_logging(service: str, level: str = "INFO", library_level: str = "W
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
+            # Last before rendering: masks what every processor above produced too.
+            redact_personal_data,
             structlog.processors.JSONRenderer(),
         ],
     )

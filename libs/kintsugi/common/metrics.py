@@ -54,14 +54,32 @@ HANDLER_RETRIES = Counter(
 # intake
 COMPLAINTS_SUBMITTED = Counter(
     "kintsugi_complaints_submitted_total",
-    "SubmitComplaint calls, by channel and outcome (accepted, invalid, failed)",
+    "Complaints submitted (gRPC or raw topic), by channel and outcome (accepted, duplicate, "
+    "conflict, invalid, failed); a complaint is accepted once, however often it is resent",
     ["channel", "outcome"],
+)
+ACTIVITIES_RECORDED = Counter(
+    "kintsugi_activities_recorded_total",
+    "Activities recorded (gRPC or raw topic), by kind and outcome (accepted, duplicate, "
+    "conflict, invalid, unknown_complaint, failed)",
+    ["kind", "outcome"],
+)
+INTAKE_REQUESTS_REFUSED = Counter(
+    "kintsugi_intake_requests_refused_total",
+    "Intake calls refused before any work, by reason (unauthenticated, permission_denied, "
+    "overloaded, deadline)",
+    ["reason"],
 )
 GRPC_REQUEST_SECONDS = Histogram(
     "kintsugi_grpc_request_seconds",
     "gRPC request latency by method and status code",
     ["method", "code"],
     buckets=LATENCY_BUCKETS,
+)
+GRPC_IN_FLIGHT = Gauge(
+    "kintsugi_grpc_in_flight_requests",
+    "gRPC requests being handled now, by method (saturation: compare with the limit)",
+    ["method"],
 )
 COMPLAINTS_CLASSIFIED = Counter(
     "kintsugi_complaints_classified_total",
@@ -118,4 +136,17 @@ NOTIFICATION_DELIVERY_SECONDS = Histogram(
     "Time to hand a notification to its provider (e.g. SMTP)",
     ["channel"],
     buckets=LATENCY_BUCKETS,
+)
+NOTIFICATIONS_PENDING = Gauge(
+    "kintsugi_notifications_pending",
+    "Complaints with a customer message waiting for a retry on this worker",
+)
+NOTIFICATION_OLDEST_PENDING_SECONDS = Gauge(
+    "kintsugi_notification_oldest_pending_seconds",
+    "How long the longest-waiting pending customer message has been waiting",
+)
+NOTIFICATION_PROVIDER_UP = Gauge(
+    "kintsugi_notification_provider_up",
+    "1 while a delivery provider's circuit is closed, 0 while it is open or probing",
+    ["destination"],
 )

@@ -18,3 +18,18 @@ CHANNELS = (
     "social_private",
     "branch",
 )
+
+# What every service calls an enum value that is unspecified (0) or newer than its code.
+# Intake refuses it on input; consumers treat it as unknown, never as some default.
+UNKNOWN = "unknown"
+
+STATUSES = (
+    "open",
+    "in_progress",
+    "waiting_on_customer",
+    "resolved",
+    "closed",
+    "reopened",
+    "customer_responded",
+)
+OUTCOMES = ("upheld", "partially_upheld", "not_upheld", "withdrawn")

@@ -80,7 +80,8 @@ class Edges:
         flush_order: FlushOrder = FlushOrder.EVENTS_FIRST,
         group_suffix: str = "",
     ) -> ConsumerLoop[M]:
-        """``group_suffix`` tells apart a second consumer group of the same service."""
+        """``group_suffix`` names a second consumer group of the same service (a topic
+        whose messages need another decoder)."""
         kafka = self.settings.kafka
         group = (self.settings.consumer_group or f"kintsugi-{self.name}") + group_suffix
         loop = ConsumerLoop(

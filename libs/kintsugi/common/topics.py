@@ -55,6 +55,21 @@ RAW_COMPLAINTS = TopicSpec(
     partitions=COMPLAINT_PARTITIONS,
     retention_ms=14 * DAY_MS,
 )
+RAW_ACTIVITIES = TopicSpec(
+    name="kintsugi.activities-raw.v1",
+    purpose="Upstream systems publish RecordActivityRequest messages here",
+    partitions=COMPLAINT_PARTITIONS,
+    retention_ms=14 * DAY_MS,
+)
+# Every intake replica reads all of it: the first claim for a complaint or activity id
+# decides what that id means. Not compacted: compaction would keep a losing claim written
+# after the winning one. Kept as long as the complaint events themselves.
+INTAKE_SUBMISSIONS = TopicSpec(
+    name="kintsugi.intake-submissions.v1",
+    purpose="Intake's ledger: first claim per complaint/activity id, and publication markers",
+    partitions=COMPLAINT_PARTITIONS,
+    retention_ms=400 * DAY_MS,
+)
 DEAD_LETTERS = TopicSpec(
     name="kintsugi.dead-letters.v1",
     purpose="Messages a consumer could not process, with the reason (DeadLetter)",
@@ -94,14 +109,43 @@ NOTIFIER_STATE = TopicSpec(
     retention_ms=-1,
 )
 
-# The sla service's Faust app creates its own changelog topic for the clock table
-# ("<app id>-clocks-changelog"), co-partitioned with COMPLAINT_EVENTS.
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     COMPLAINT_EVENTS,
     RAW_COMPLAINTS,
+    RAW_ACTIVITIES,
+    INTAKE_SUBMISSIONS,
     DEAD_LETTERS,
     ROUTER_STATE,
     ROUTER_INBOX,
     DIRECTORY_UPDATES,
     NOTIFIER_STATE,
 )
+
+
+# The sla service's Faust app names its own topics after its app id (KINTSUGI_SLA_APP_ID),
+# not KINTSUGI_TOPIC_PREFIX, and creates them itself when they are missing. They are
+# declared here so that Kubernetes can own them as KafkaTopics (replicas, min.insync.replicas)
+# and so that the sla's Kafka user can be granted exactly these topics.
+SLA_APP_ID = "kintsugi-sla"
+SLA_CLOCK_TABLE = "clocks"
+
+
+def sla_faust_topics(app_id: str = SLA_APP_ID) -> tuple[TopicSpec, ...]:
+    """The Faust app's changelog for its clock table and its leader-election topic."""
+    return (
+        TopicSpec(
+            # Faust: f"{app id}-{table name}-changelog"; co-partitioned with the events.
+            name=f"{app_id}-{SLA_CLOCK_TABLE}-changelog",
+            purpose="The sla's clock table (Faust changelog): every complaint's clocks",
+            partitions=COMPLAINT_PARTITIONS,
+            cleanup_policy="compact",
+            retention_ms=-1,
+        ),
+        TopicSpec(
+            # Faust's LeaderAssignor: f"{app id}-__assignor-__leader", one partition.
+            name=f"{app_id}-__assignor-__leader",
+            purpose="Faust's leader election among the sla workers",
+            partitions=1,
+            retention_ms=7 * DAY_MS,
+        ),
+    )

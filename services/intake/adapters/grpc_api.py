@@ -1,91 +1,146 @@
-"""The gRPC IntakeService: protobuf in, domain use case, protobuf (or rich error) out."""
+"""The gRPC IntakeService: protobuf in, the intake use case, protobuf (or rich error) out.
+
+Every call is authenticated and authorised (``Guard``), admitted (``Admission``), given
+a time budget inside the caller's deadline, and its outcome mapped to a status code with
+the details a client can act on. Health and reflection are separate services: open.
+"""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, NoReturn, TypeVar
+
 import grpc
-from google.protobuf import any_pb2
-from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_health.v1 import _async as health_aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
-from grpc_status import rpc_status
 
-from kintsugi.common import metrics
 from kintsugi.common.grpc_observability import ObservabilityInterceptor
 from kintsugi.common.logs import get_logger
 from kintsugi.intake.v1 import intake_pb2, intake_pb2_grpc
-from services.intake.adapters.protos import response_for, submission_from_request
-from services.intake.domain.submission import InvalidSubmission
-from services.intake.service import Intake
+from services.intake.adapters.activity_protos import activity_from_request
+from services.intake.adapters.admission import Admission
+from services.intake.adapters.auth import Guard
+from services.intake.adapters.grpc_errors import (
+    already_exists_status,
+    invalid_argument_status,
+    not_found_status,
+    unavailable_status,
+)
+from services.intake.adapters.protos import submission_from_request
+from services.intake.adapters.reflection import enable_reflection
+from services.intake.domain.rules import InvalidRequest
+from services.intake.service import AlreadyClaimed, ComplaintNotFound, Intake
 
 log = get_logger(__name__)
 
 SERVICE_NAME = intake_pb2.DESCRIPTOR.services_by_name["IntakeService"].full_name
 
+Context = grpc.aio.ServicerContext[Any, Any]
+T = TypeVar("T")
 
-def invalid_argument_status(invalid: InvalidSubmission) -> grpc.Status:
-    """INVALID_ARGUMENT carrying a google.rpc.BadRequest with one violation per rule."""
-    bad_request = error_details_pb2.BadRequest(
-        field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.rule)
-            for v in invalid.violations
-        ]
-    )
-    detail = any_pb2.Any()
-    detail.Pack(bad_request)
-    status = status_pb2.Status(
-        code=code_pb2.INVALID_ARGUMENT, message=f"invalid complaint: {invalid}", details=[detail]
-    )
-    return rpc_status.to_status(status)
+
+async def abort_with(context: Context, status: grpc.Status) -> NoReturn:
+    await context.abort(status.code, status.details, status.trailing_metadata)
+    raise AssertionError("abort returns only by raising")
 
 
 class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
-    def __init__(self, intake: Intake) -> None:
+    def __init__(
+        self,
+        intake: Intake,
+        guard: Guard | None = None,
+        admission: Admission | None = None,
+        retry_after_s: float = 1.0,
+    ) -> None:
         self._intake = intake
+        self._guard = guard or Guard(None)
+        self._admission = admission or Admission(max_in_flight=256, request_timeout_s=10.0)
+        self._retry_after_s = retry_after_s
 
     async def SubmitComplaint(
-        self,
-        request: intake_pb2.SubmitComplaintRequest,
-        context: grpc.aio.ServicerContext[
-            intake_pb2.SubmitComplaintRequest, intake_pb2.SubmitComplaintResponse
-        ],
+        self, request: intake_pb2.SubmitComplaintRequest, context: Context
     ) -> intake_pb2.SubmitComplaintResponse:
         submission = submission_from_request(request)
-        try:
-            accepted = await self._intake.submit(submission)
-        except InvalidSubmission as invalid:
-            metrics.COMPLAINTS_SUBMITTED.labels(submission.channel or "unknown", "invalid").inc()
-            log.info("complaint_rejected", violations=[v.field for v in invalid.violations])
-            status = invalid_argument_status(invalid)
-            await context.abort(status.code, status.details, status.trailing_metadata)
-        except Exception:
-            metrics.COMPLAINTS_SUBMITTED.labels(submission.channel or "unknown", "failed").inc()
-            log.exception("complaint_not_recorded")
-            await context.abort(
-                grpc.StatusCode.UNAVAILABLE,
-                "complaint could not be recorded; retry with the same ids",
-            )
-        metrics.COMPLAINTS_SUBMITTED.labels(submission.channel, "accepted").inc()
-        log.info(
-            "complaint_accepted",
-            complaint_id=accepted.complaint_id,
-            source_reference=submission.source_reference,
-            category=accepted.classification.category,
-            severity=accepted.classification.severity,
-            regime=accepted.classification.regime,
+        return await self._call(
+            context,
+            submission.source_system,
+            "complaint",
+            lambda: self._intake.submit(submission, via="grpc"),
         )
-        return response_for(accepted)
+
+    async def RecordActivity(
+        self, request: intake_pb2.RecordActivityRequest, context: Context
+    ) -> intake_pb2.RecordActivityResponse:
+        activity = activity_from_request(request)
+        return await self._call(
+            context,
+            activity.source_system,
+            "activity",
+            lambda: self._intake.record_activity(activity, via="grpc"),
+        )
+
+    async def _call(
+        self, context: Context, source_system: str, what: str, work: Callable[[], Awaitable[T]]
+    ) -> T:
+        refusal = self._guard.check(tuple(context.invocation_metadata() or ()), source_system)
+        if refusal is not None:
+            await context.abort(refusal.code, refusal.message)
+        if not self._admission.try_enter():
+            await abort_with(context, self._unavailable(f"too many {what} calls in flight; retry"))
+        try:
+            status = await self._outcome(context, what, work)
+        finally:
+            self._admission.leave()
+        if isinstance(status, grpc.Status):
+            await abort_with(context, status)
+        return status
+
+    async def _outcome(
+        self, context: Context, what: str, work: Callable[[], Awaitable[T]]
+    ) -> T | grpc.Status:
+        """The response, or the status to abort with (aborting inside ``except Exception``
+        would catch grpc's own abort)."""
+        budget = self._admission.budget(context.time_remaining())
+        if budget is None:
+            return self._unavailable("the call's deadline leaves no time to record it")
+        try:
+            async with asyncio.timeout(budget):
+                return await work()
+        except InvalidRequest as invalid:
+            return invalid_argument_status(invalid, what)
+        except ComplaintNotFound as missing:
+            return not_found_status(str(missing), missing.complaint_id)
+        except AlreadyClaimed as conflict:
+            resource = "complaint" if what == "complaint" else "activity"
+            return already_exists_status(str(conflict), resource, conflict.key)
+        except TimeoutError:
+            log.warning("call_timed_out", what=what, budget_s=round(budget, 3))
+            return self._unavailable(f"{what} could not be recorded in time (Kafka slow?)")
+        except Exception:
+            log.exception("call_failed", what=what)
+            return self._unavailable(f"{what} could not be recorded")
+
+    def _unavailable(self, why: str) -> grpc.Status:
+        return unavailable_status(f"{why}; retrying the same request is safe", self._retry_after_s)
 
 
 class GrpcServer:
-    def __init__(self, intake: Intake, host: str, port: int) -> None:
+    def __init__(
+        self,
+        intake: Intake,
+        host: str,
+        port: int,
+        guard: Guard | None = None,
+        admission: Admission | None = None,
+        retry_after_s: float = 1.0,
+    ) -> None:
         self._server = grpc.aio.server(interceptors=[ObservabilityInterceptor()])
-        intake_pb2_grpc.add_IntakeServiceServicer_to_server(IntakeServicer(intake), self._server)
+        servicer = IntakeServicer(intake, guard, admission, retry_after_s)
+        intake_pb2_grpc.add_IntakeServiceServicer_to_server(servicer, self._server)
         self.health = health_aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self._server)
-        reflection.enable_server_reflection(
-            (SERVICE_NAME, health.SERVICE_NAME, reflection.SERVICE_NAME), self._server
-        )
+        enable_reflection((SERVICE_NAME, health.SERVICE_NAME), self._server)
         self.port = self._server.add_insecure_port(f"{host}:{port}")
         self.serving = False
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from kintsugi.common.codec import Event, new_event
 from kintsugi.common.ids import derived_id
 from kintsugi.common.timeutil import from_timestamp, to_timestamp
-from kintsugi.common.vocabulary import CHANNEL_NAMES, CHANNEL_VALUES, SEVERITY_VALUES
+from kintsugi.common.vocabulary import CHANNEL_VALUES, SEVERITY_VALUES, channel_name
 from kintsugi.events.v1 import complaint_pb2 as pb
 from kintsugi.intake.v1 import intake_pb2
 from services.intake.domain.classification import Classification
 from services.intake.domain.submission import Customer, Submission
-from services.intake.service import AcceptedComplaint
+from services.intake.records import AcceptedComplaint
 
 PRODUCER = "intake"
 
@@ -29,7 +29,7 @@ def submission_from_request(request: intake_pb2.SubmitComplaintRequest) -> Submi
             preferred_language=customer.preferred_language.strip(),
             declared_vulnerable=customer.declared_vulnerable,
         ),
-        channel=CHANNEL_NAMES.get(request.channel, ""),
+        channel=channel_name(request.channel),
         subject=request.subject,
         description=request.description,
         product=request.product.strip(),

@@ -1,75 +1,35 @@
-"""Rule-based classification: category, severity, vulnerability, regime, public, abuse.
+"""Classification: category, severity, vulnerability, regime, public and abuse, with reasons.
 
-Every decision records the reason it was taken, so a handler or an auditor can see why a
-complaint was treated as it was. The rules are deliberately simple keyword rules; they
-are data (``CATEGORY_KEYWORDS`` ...) so they can move to configuration without rewriting
-the logic.
+The rules are data (``services/intake/classification.yaml``, see ``classification_rules``);
+this module applies them. Every decision keeps its reasons: the rule ids that fired and
+where in the customer's words they matched (field and character span), and the cues that
+were found but ignored because the customer negated them ("not a complaint about fees"),
+so a handler or an auditor can see exactly why a complaint was treated as it was.
 """
 
 from __future__ import annotations
 
-import re
+from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kintsugi.common.names import SEVERITIES
+from services.intake.domain.classification_rules import (
+    ClassificationRules,
+    default_rules,
+    normalise_product,
+)
 from services.intake.domain.submission import Submission
+from services.intake.domain.text_matching import CueMatcher, Hit
 
-# Keywords match whole words; a trailing "*" also matches longer words from that stem
-# ("charge*" matches "charged"), so "fee" never matches "feel".
-# First match wins, so more specific categories come first.
-CATEGORY_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("fraud", ("fraud*", "scam*", "unauthorised", "unauthorized", "stolen", "hacked")),
-    ("default_notice", ("default notice", "notice of default")),
-    ("hardship", ("hardship", "can't pay", "cannot pay", "arrears", "repayment plan")),
-    ("superannuation", ("superannuation", "super fund", "pension", "pensions")),
-    ("fees", ("fee", "fees", "charge*", "overcharg*", "interest rate")),
-    ("mis_selling", ("mis-sold", "missold", "mis sold", "not suitable")),
-    ("service", ("delay*", "waiting", "rude", "no response", "ignored", "slow")),
-)
-VULNERABILITY_KEYWORDS = (
-    "bereave*",
-    "passed away",
-    "died",
-    "terminal",
-    "cancer",
-    "disabilit*",
-    "disabled",
-    "mental health",
-    "carer",
-    "hardship",
-    "domestic abuse",
-)
-ESCALATION_KEYWORDS = (
-    "ombudsman",
-    "regulator",
-    "solicitor*",
-    "lawyer*",
-    "court",
-    "courts",
-    "journalist*",
-)
-ABUSE_PATTERNS = (r"\bidiots?\b", r"\bmorons?\b", r"\bf\*+k", r"\bfuck", r"\bi will hurt\b")
-_ABUSE = re.compile("|".join(ABUSE_PATTERNS), re.IGNORECASE)
-
-
-def keyword_pattern(keywords: tuple[str, ...]) -> re.Pattern[str]:
-    words = (re.escape(k.removesuffix("*")) + (r"\w*" if k.endswith("*") else "") for k in keywords)
-    return re.compile(r"\b(?:" + "|".join(words) + r")\b", re.IGNORECASE)
-
-
-_CATEGORY_PATTERNS = tuple((name, keyword_pattern(words)) for name, words in CATEGORY_KEYWORDS)
-_VULNERABILITY = keyword_pattern(VULNERABILITY_KEYWORDS)
-_ESCALATION = keyword_pattern(ESCALATION_KEYWORDS)
-
-# Payment services and e-money complaints in the UK have their own, shorter clock.
-UK_PSD2_PRODUCTS = frozenset({"payments", "e_money", "emoney", "current_account", "card"})
-REGIME_BY_COUNTRY = {"GB": "uk-fca-disp", "US": "us-cfpb", "AU": "au-asic-rg271"}
+_TOP = len(SEVERITIES) - 1
 
 
 @dataclass(frozen=True, slots=True)
 class Reason:
     code: str
     detail: str
+    evidence: tuple[Hit, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,90 +44,136 @@ class Classification:
     reasons: tuple[Reason, ...]
 
 
-def classify(submission: Submission) -> Classification:
-    text = f"{submission.subject}\n{submission.description}".lower()
+def classify(submission: Submission, rules: ClassificationRules | None = None) -> Classification:
+    """Classify with ``rules``, or with the rules shipped with intake when none are given."""
+    rules = rules if rules is not None else default_rules()
     reasons: list[Reason] = []
 
-    category = "general"
-    for candidate, pattern in _CATEGORY_PATTERNS:
-        hit = pattern.search(text)
-        if hit is not None:
-            category = candidate
-            reasons.append(Reason(f"category.{candidate}", f"mentions '{hit.group(0)}'"))
-            break
-    else:
-        reasons.append(Reason("category.general", "no category keyword matched"))
+    category_hits = _find(rules.categories, submission, rules, reasons)
+    category = _category(category_hits, rules, reasons)
 
-    vulnerable, vulnerability_reason = _vulnerability(submission, text)
-    if vulnerability_reason is not None:
-        reasons.append(vulnerability_reason)
+    vulnerable = _vulnerability(submission, rules, reasons)
+    severity = _severity(category, vulnerable, submission, rules, reasons)
+    regime = _regime(submission, rules, reasons)
 
-    severity, severity_reasons = _severity(category, vulnerable, text)
-    reasons.extend(severity_reasons)
-
-    regime, regime_reason = _regime(submission)
-    reasons.append(regime_reason)
-
-    public_channel = submission.channel == "social_public"
+    public_channel = submission.channel in rules.public_channels
     if public_channel:
         reasons.append(
             Reason("channel.public", "posted publicly: reply publicly without personal data")
         )
 
-    abuse = _ABUSE.search(text)
-    if abuse is not None:
-        reasons.append(Reason("abuse.language", f"abusive language ('{abuse.group(0)}')"))
+    abuse_hits = _find(rules.abuse, submission, rules, reasons)
+    if abuse_hits:
+        reasons.append(Reason("abuse.language", _describe(abuse_hits), tuple(abuse_hits)))
 
-    language = submission.customer.preferred_language or "en"
     return Classification(
         category=category,
         severity=severity,
         vulnerable=vulnerable,
         regime=regime,
         public_channel=public_channel,
-        abusive=abuse is not None,
-        language=language,
+        abusive=bool(abuse_hits),
+        language=submission.customer.preferred_language or "en",
         reasons=tuple(reasons),
     )
 
 
-def _vulnerability(submission: Submission, text: str) -> tuple[bool, Reason | None]:
+def _find(
+    matcher: CueMatcher, submission: Submission, rules: ClassificationRules, reasons: list[Reason]
+) -> list[Hit]:
+    """Cues found in subject and description; negated ones become reasons, not evidence."""
+    hits = matcher.find("subject", submission.subject, rules.negation)
+    hits += matcher.find("description", submission.description, rules.negation)
+    for hit in hits:
+        if hit.negated_by is not None:
+            reasons.append(Reason("negated", hit.describe(), (hit,)))
+    return [hit for hit in hits if hit.negated_by is None]
+
+
+def _category(hits: Sequence[Hit], rules: ClassificationRules, reasons: list[Reason]) -> str:
+    """The category whose distinct cues weigh most; ties go to the one listed first."""
+    if not hits:
+        reasons.append(Reason(f"category.{rules.default_category}", "no category cue matched"))
+        return rules.default_category
+    by_category: dict[str, list[Hit]] = defaultdict(list)
+    for hit in hits:
+        by_category[rules.category_of_cue[hit.cue_id]].append(hit)
+
+    def score(category: str) -> float:
+        return sum(rules.cue_weight[cue] for cue in {hit.cue_id for hit in by_category[category]})
+
+    ranked = sorted(by_category, key=lambda c: (-score(c), rules.category_order.index(c)))
+    winner = ranked[0]
+    detail = _describe(by_category[winner])
+    if len(ranked) > 1:
+        runner_up = ranked[1]
+        detail += f" (score {score(winner):g}; next {runner_up} {score(runner_up):g})"
+    reasons.append(Reason(f"category.{winner}", detail, tuple(by_category[winner])))
+    return winner
+
+
+def _vulnerability(
+    submission: Submission, rules: ClassificationRules, reasons: list[Reason]
+) -> bool:
+    hits = _find(rules.vulnerability, submission, rules, reasons)
     if submission.customer.declared_vulnerable:
-        return True, Reason("vulnerability.declared", "customer declared a vulnerability")
-    hit = _VULNERABILITY.search(text)
-    if hit is not None:
-        return True, Reason("vulnerability.indicated", f"mentions '{hit.group(0)}'")
-    return False, None
+        reasons.append(Reason("vulnerability.declared", "customer declared a vulnerability"))
+    if hits:
+        reasons.append(Reason("vulnerability.indicated", _describe(hits), tuple(hits)))
+    return submission.customer.declared_vulnerable or bool(hits)
 
 
-def _severity(category: str, vulnerable: bool, text: str) -> tuple[str, list[Reason]]:
-    level = {"fraud": 3, "hardship": 2, "default_notice": 2, "general": 0, "service": 0}.get(
-        category, 1
-    )
-    reasons = [Reason("severity.category", f"{category} starts at {SEVERITIES[level]}")]
-    if vulnerable:
-        level += 1
+def _severity(
+    category: str,
+    vulnerable: bool,
+    submission: Submission,
+    rules: ClassificationRules,
+    reasons: list[Reason],
+) -> str:
+    level = rules.category_severity.get(category, rules.default_severity)
+    reasons.append(Reason("severity.category", f"{category} starts at {SEVERITIES[level]}"))
+    if vulnerable and rules.vulnerability_raise:
+        level += rules.vulnerability_raise
         reasons.append(Reason("severity.vulnerable", "vulnerable customer: one level higher"))
-    hit = _ESCALATION.search(text)
-    if hit is not None:
-        level += 1
-        reasons.append(
-            Reason("severity.escalation_risk", f"mentions '{hit.group(0)}': one level higher")
-        )
-    level = min(level, len(SEVERITIES) - 1)
-    return SEVERITIES[level], reasons
+    hits = _find(rules.severity, submission, rules, reasons)
+    raised_by: set[str] = set()
+    floor = 0
+    for hit in hits:
+        cue = rules.severity_cues[hit.cue_id]
+        if cue.raise_by and hit.cue_id not in raised_by:
+            raised_by.add(hit.cue_id)
+            level += cue.raise_by
+            effect = "one level higher" if cue.raise_by == 1 else f"{cue.raise_by} levels higher"
+            reasons.append(Reason(hit.cue_id, f"{hit.describe()}: {effect}", (hit,)))
+        if cue.at_least is not None:
+            floor = max(floor, cue.at_least)
+            reasons.append(
+                Reason(hit.cue_id, f"{hit.describe()}: at least {SEVERITIES[cue.at_least]}", (hit,))
+            )
+    return SEVERITIES[min(max(level, floor), _TOP)]
 
 
-def _regime(submission: Submission) -> tuple[str, Reason]:
+def _regime(submission: Submission, rules: ClassificationRules, reasons: list[Reason]) -> str:
     country = submission.country
-    regime = REGIME_BY_COUNTRY.get(country, "none")
-    if regime == "uk-fca-disp" and submission.product.lower() in UK_PSD2_PRODUCTS:
-        return "uk-psd2-emoney", Reason(
-            "regime.uk-psd2-emoney",
-            f"product '{submission.product}' is a payment service in {submission.jurisdiction}",
+    regime = rules.regime_by_country.get(country, "none")
+    product = rules.product_by_name.get(normalise_product(submission.product))
+    payment_regime = rules.payment_service_regime.get(country)
+    if product is not None and product[1] and payment_regime is not None:
+        reasons.append(
+            Reason(
+                f"regime.{payment_regime}",
+                f"product '{submission.product}' is a payment service in {submission.jurisdiction}",
+            )
         )
+        return payment_regime
     if regime == "none":
-        return regime, Reason(
-            "regime.none", f"no regulatory regime configured for {submission.jurisdiction}"
+        reasons.append(
+            Reason("regime.none", f"no regulatory regime configured for {submission.jurisdiction}")
         )
-    return regime, Reason("regime." + regime, f"jurisdiction {submission.jurisdiction}")
+    else:
+        reasons.append(Reason(f"regime.{regime}", f"jurisdiction {submission.jurisdiction}"))
+    return regime
+
+
+def _describe(hits: Sequence[Hit]) -> str:
+    return "; ".join(hit.describe() for hit in hits)

@@ -3,21 +3,42 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from kintsugi.common import names
+from services.intake.domain.rules import (
+    ALLOWED_CLOCK_SKEW,
+    FieldViolation,
+    InputRules,
+    InvalidRequest,
+    free_text_rule,
+    language_tag_rule,
+    phone_rule,
+    single_line_rule,
+    time_rule,
+)
+
+__all__ = [
+    "ALLOWED_CLOCK_SKEW",
+    "MAX_DESCRIPTION_CHARS",
+    "Customer",
+    "FieldViolation",
+    "InputRules",
+    "InvalidSubmission",
+    "Submission",
+    "validate",
+]
 
 CHANNELS = frozenset(names.CHANNELS)
-# How far ahead of our clock a stated receipt time may be before we call it wrong:
-# upstream clocks drift, but a complaint received tomorrow is a bug upstream.
-ALLOWED_CLOCK_SKEW = timedelta(minutes=5)
 MAX_DESCRIPTION_CHARS = 20_000
 
-_SOURCE_SYSTEM = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+SOURCE_SYSTEM = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _JURISDICTION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
-_PHONE = re.compile(r"^\+[1-9][0-9]{6,14}$")
+
+InvalidSubmission = InvalidRequest
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,21 +70,7 @@ class Submission:
         return self.jurisdiction.split("-", 1)[0]
 
 
-@dataclass(frozen=True, slots=True)
-class FieldViolation:
-    """One broken rule: ``field`` is the request's field path, ``rule`` says what is wanted."""
-
-    field: str
-    rule: str
-
-
-class InvalidSubmission(ValueError):
-    def __init__(self, violations: list[FieldViolation]) -> None:
-        self.violations = violations
-        super().__init__("; ".join(f"{v.field}: {v.rule}" for v in violations))
-
-
-def validate(submission: Submission, now: datetime) -> list[FieldViolation]:
+def validate(submission: Submission, now: datetime, rules: InputRules) -> list[FieldViolation]:
     """Every rule the submission breaks, so the caller can fix them all in one go."""
     violations: list[FieldViolation] = []
 
@@ -72,7 +79,7 @@ def validate(submission: Submission, now: datetime) -> list[FieldViolation]:
             violations.append(FieldViolation(field_path, rule))
 
     require(
-        bool(_SOURCE_SYSTEM.match(submission.source_system)),
+        bool(SOURCE_SYSTEM.match(submission.source_system)),
         "source_system",
         "required: 1-64 characters of a-z, 0-9, '.', '_' or '-', starting alphanumeric",
     )
@@ -96,21 +103,27 @@ def validate(submission: Submission, now: datetime) -> list[FieldViolation]:
         "description",
         f"at most {MAX_DESCRIPTION_CHARS} characters",
     )
-    require(
-        bool(_JURISDICTION.match(submission.jurisdiction)),
-        "jurisdiction",
-        "required: ISO 3166 country or subdivision code such as 'GB-ENG', 'US' or 'AU-NSW'",
-    )
+    violations.extend(_jurisdiction_violations(submission.jurisdiction, rules))
     violations.extend(_customer_violations(submission))
     if submission.received_at is None:
         violations.append(
             FieldViolation("received_at", "required: the firm's receipt time of the complaint")
         )
-    elif submission.received_at > now + ALLOWED_CLOCK_SKEW:
-        violations.append(
-            FieldViolation("received_at", "must not be in the future (receipt time is a fact)")
-        )
-    return violations
+    elif (broken := time_rule(submission.received_at, now, rules.max_age)) is not None:
+        violations.append(FieldViolation("received_at", broken))
+    violations.extend(_text_violations(submission))
+    return _first_per_field(violations)
+
+
+def _jurisdiction_violations(jurisdiction: str, rules: InputRules) -> list[FieldViolation]:
+    if not _JURISDICTION.match(jurisdiction):
+        rule = "required: ISO 3166 country or subdivision code such as 'GB-ENG', 'US' or 'AU-NSW'"
+        return [FieldViolation("jurisdiction", rule)]
+    if jurisdiction not in rules.jurisdictions:
+        known = ", ".join(sorted(rules.jurisdictions))
+        rule = f"must be a jurisdiction with a business calendar: one of {known}"
+        return [FieldViolation("jurisdiction", rule)]
+    return []
 
 
 def _customer_violations(submission: Submission) -> list[FieldViolation]:
@@ -124,10 +137,10 @@ def _customer_violations(submission: Submission) -> list[FieldViolation]:
         )
     if customer.email and not _EMAIL.match(customer.email):
         violations.append(FieldViolation("customer.email", "must be an email address"))
-    if customer.phone and not _PHONE.match(customer.phone):
-        violations.append(
-            FieldViolation("customer.phone", "must be in E.164 form, e.g. +447700900123")
-        )
+    if customer.phone and (broken := phone_rule(customer.phone)) is not None:
+        violations.append(FieldViolation("customer.phone", broken))
+    if customer.preferred_language and (broken := language_tag_rule(customer.preferred_language)):
+        violations.append(FieldViolation("customer.preferred_language", broken))
     # We reply on the channel the customer chose, so we need its address.
     needs = {
         "email": ("customer.email", customer.email),
@@ -142,3 +155,35 @@ def _customer_violations(submission: Submission) -> list[FieldViolation]:
             FieldViolation(needs[0], f"required to reply on channel '{submission.channel}'")
         )
     return violations
+
+
+def _text_violations(submission: Submission) -> list[FieldViolation]:
+    customer = submission.customer
+    checks: list[tuple[str, str, Callable[[str], str | None]]] = [
+        ("source_reference", submission.source_reference, single_line_rule),
+        ("customer.customer_id", customer.customer_id, single_line_rule),
+        ("customer.display_name", customer.display_name, single_line_rule),
+        ("customer.email", customer.email, single_line_rule),
+        ("customer.social_handle", customer.social_handle, single_line_rule),
+        ("subject", submission.subject, single_line_rule),
+        ("product", submission.product, single_line_rule),
+        ("description", submission.description, free_text_rule),
+    ]
+    for key, value in sorted(submission.attributes.items()):
+        checks.append((f"attributes[{key!r}]", key + value, single_line_rule))
+    return [
+        FieldViolation(path, broken)
+        for path, value, rule in checks
+        if (broken := rule(value)) is not None
+    ]
+
+
+def _first_per_field(violations: list[FieldViolation]) -> list[FieldViolation]:
+    """One violation per field and rule (a field may break several rules; each is named)."""
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for violation in violations:
+        if (violation.field, violation.rule) not in seen:
+            seen.add((violation.field, violation.rule))
+            unique.append(violation)
+    return unique

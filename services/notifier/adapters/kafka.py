@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from aiokafka import TopicPartition
 
 from kintsugi.common import metrics
@@ -10,12 +12,21 @@ from kintsugi.common.ids import Cause, derived_id
 from kintsugi.common.kafka import EventPublisher, PermanentFailure
 from kintsugi.common.logs import get_logger
 from kintsugi.common.state_store import CompactedStore
-from kintsugi.common.timeutil import Clock
+from kintsugi.common.timeutil import Clock, from_timestamp, to_timestamp
 from kintsugi.common.vocabulary import CHANNEL_NAMES, CHANNEL_VALUES, PURPOSE_VALUES
+from kintsugi.events.v1 import clock_pb2 as cpb
 from kintsugi.events.v1 import complaint_pb2 as pb
 from kintsugi.events.v1 import notification_pb2 as npb
-from services.notifier.domain.case import Case, mask_email
-from services.notifier.service import Delivery, Notifier, UnknownComplaint
+from services.notifier.domain.case import Case, mask_recipient
+from services.notifier.domain.planner import (
+    Assigned,
+    ClockInfo,
+    DeadlineWarning,
+    Resolved,
+    Trigger,
+    UpdateDue,
+)
+from services.notifier.service import Delivery, Failure, Notifier, UnknownComplaint
 
 log = get_logger(__name__)
 
@@ -27,6 +38,9 @@ class StoredCases:
     def get(self, complaint_id: str) -> Case | None:
         raw = self._store.get(complaint_id)
         return Case.from_bytes(raw) if raw is not None else None
+
+    def all(self) -> Iterable[Case]:
+        return (Case.from_bytes(raw) for _, raw in list(self._store.items()))
 
     async def save(self, case: Case) -> None:
         await self._store.put(case.complaint_id, case.to_bytes())
@@ -54,8 +68,8 @@ class PublishedNotifications:
                 payload=npb.NotificationSent(
                     notification_id=delivery.notification_id,
                     purpose=PURPOSE_VALUES[delivery.purpose],
-                    channel=pb.CHANNEL_EMAIL,
-                    recipient_masked=mask_email(delivery.recipient),
+                    channel=CHANNEL_VALUES.get(delivery.channel, pb.CHANNEL_UNSPECIFIED),
+                    recipient_masked=mask_recipient(delivery.channel, delivery.recipient),
                     provider_message_id=delivery.provider_message_id,
                     signed_by=delivery.signed_by,
                 ),
@@ -63,37 +77,44 @@ class PublishedNotifications:
         )
         metrics.NOTIFICATIONS.labels(delivery.purpose, delivery.channel, "sent").inc()
 
-    async def failed(
-        self,
-        complaint_id: str,
-        notification_id: str,
-        purpose: str,
-        channel: str,
-        reason: str,
-        cause: Cause,
-    ) -> None:
+    async def failed(self, complaint_id: str, failure: Failure, cause: Cause) -> None:
         now = self._clock()
+        payload = npb.NotificationFailed(
+            notification_id=failure.notification_id,
+            purpose=PURPOSE_VALUES[failure.purpose],
+            channel=CHANNEL_VALUES.get(failure.channel, pb.CHANNEL_UNSPECIFIED),
+            reason=failure.reason,
+            retryable=failure.next_attempt_at is not None,
+            attempt=failure.attempt,
+            fallback_channel=CHANNEL_VALUES.get(failure.fallback_channel, pb.CHANNEL_UNSPECIFIED),
+        )
+        if failure.next_attempt_at is not None:
+            payload.next_attempt_at.CopyFrom(to_timestamp(failure.next_attempt_at))
         await self._publisher.publish(
             new_event(
                 complaint_id=complaint_id,
                 producer="notifier",
-                event_id=derived_id(notification_id, "failed"),
+                event_id=derived_id(
+                    failure.notification_id, "failed", str(failure.attempt), failure.channel
+                ),
                 occurred_at=now,
                 recorded_at=now,
                 causation_id=cause.event_id,
                 correlation_id=cause.correlation_id,
-                payload=npb.NotificationFailed(
-                    notification_id=notification_id,
-                    purpose=PURPOSE_VALUES[purpose],
-                    channel=CHANNEL_VALUES.get(channel, pb.CHANNEL_UNSPECIFIED),
-                    reason=reason,
-                    retryable=False,
-                    attempt=1,
-                ),
+                payload=payload,
             )
         )
-        metrics.NOTIFICATIONS.labels(purpose, channel, "failed").inc()
-        log.warning("notification_failed", complaint_id=complaint_id, reason=reason)
+        outcome = "retrying" if failure.next_attempt_at is not None else "failed"
+        metrics.NOTIFICATIONS.labels(failure.purpose, failure.channel, outcome).inc()
+        log.warning(
+            "notification_failed",
+            complaint_id=complaint_id,
+            purpose=failure.purpose,
+            channel=failure.channel,
+            reason=failure.reason,
+            retry_at=failure.next_attempt_at.isoformat() if failure.next_attempt_at else None,
+            fallback=failure.fallback_channel or None,
+        )
 
 
 def case_from_received(event: Event) -> Case:
@@ -110,8 +131,39 @@ def case_from_received(event: Event) -> Case:
     )
 
 
+def _clock_info(ref: cpb.ClockRef) -> ClockInfo:
+    return ClockInfo(ref.clock_id, ref.clock_kind, ref.cycle, ref.regulatory)
+
+
+def trigger_of(event: Event) -> Trigger | None:
+    """The notifier trigger an event stands for, if any."""
+    match event_type(event):
+        case "assigned":
+            return Assigned(event.assigned.handler_name, event.assigned.team_name)
+        case "customer_update_due":
+            due = event.customer_update_due
+            return UpdateDue(
+                _clock_info(due.clock), from_timestamp(due.due_at), from_timestamp(due.update_by)
+            )
+        case "clock_warning":
+            warning = event.clock_warning
+            return DeadlineWarning(
+                _clock_info(warning.clock),
+                warning.threshold_percent,
+                from_timestamp(warning.due_at),
+            )
+        case "activity" if (
+            event.activity.kind == pb.ACTIVITY_KIND_STATUS_CHANGE
+            and event.activity.new_status == pb.STATUS_RESOLVED
+        ):
+            return Resolved(event.event_id, from_timestamp(event.occurred_at))
+    return None
+
+
 class NotifierEventHandler:
-    event_types = frozenset({"received", "classified", "assigned"})
+    event_types = frozenset(
+        {"received", "classified", "assigned", "customer_update_due", "clock_warning", "activity"}
+    )
 
     def __init__(self, notifier: Notifier, store: CompactedStore) -> None:
         self._notifier = notifier
@@ -119,33 +171,36 @@ class NotifierEventHandler:
 
     async def __call__(self, event: Event) -> None:
         kind = event_type(event)
-        cause = Cause(event.event_id, event.correlation_id)
         if kind == "received":
             await self._notifier.remember(case_from_received(event))
-        elif kind == "classified":
+            return
+        if kind == "classified":
             classified = event.classified
             await self._notifier.note_classification(
                 event.complaint_id, classified.regime, classified.category
             )
-        elif kind == "assigned":
-            try:
-                delivery = await self._notifier.acknowledge(
-                    event.complaint_id,
-                    event.assigned.handler_name,
-                    event.assigned.team_name,
-                    cause,
-                )
-            except UnknownComplaint as unknown:
-                raise PermanentFailure(str(unknown)) from unknown
-            if delivery is not None:
-                log.info(
-                    "acknowledgement_sent",
-                    complaint_id=event.complaint_id,
-                    message_id=delivery.provider_message_id,
-                )
+            return
+        trigger = trigger_of(event)
+        if trigger is None:
+            return
+        cause = Cause(event.event_id, event.correlation_id)
+        try:
+            deliveries = await self._notifier.handle(event.complaint_id, trigger, cause)
+        except UnknownComplaint as unknown:
+            raise PermanentFailure(str(unknown)) from unknown
+        for delivery in deliveries:
+            log.info(
+                "notification_sent",
+                complaint_id=event.complaint_id,
+                purpose=delivery.purpose,
+                channel=delivery.channel,
+                message_id=delivery.provider_message_id,
+            )
 
     async def partitions_assigned(self, partitions: set[TopicPartition]) -> None:
         await self._store.restore(tp.partition for tp in partitions)
+        self._notifier.reindex()
 
     async def partitions_revoked(self, partitions: set[TopicPartition]) -> None:
         self._store.forget(tp.partition for tp in partitions)
+        self._notifier.reindex()

@@ -1,12 +1,53 @@
-"""What the notifier knows about a complaint: whom to write to, who signs, what was sent."""
+"""What the notifier knows about a complaint: whom to write to, who signs, what was sent.
+
+The ledger holds one entry per notification id (deterministic from complaint, purpose
+and cause): pending with its next attempt time, sent, or failed for good. It is the
+notifier's durable memory, so a replay or a restart never sends the same message twice
+and a pending delivery survives the process that scheduled it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
 
 from kintsugi.common import json_state
 
 _SCHEMA = 1
+
+PENDING = "pending"
+SENT = "sent"
+FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    purpose: str
+    cause: str
+    status: str = PENDING
+    channel: str = ""
+    attempts: int = 0
+    first_tried_at: str = ""  # ISO 8601, aware
+    next_attempt_at: str = ""  # ISO 8601, aware; set while pending after a failure
+    reason: str = ""
+    provider_message_id: str = ""
+    sent_at: str = ""  # ISO 8601, aware
+    # What the message was about (dates, clock), so a retry composes the same message.
+    facts: dict[str, str] = field(default_factory=dict)
+    # Channels that failed permanently for this message; the next is their fallback.
+    failed_channels: tuple[str, ...] = ()
+    # The event that asked for the message: a retry's outcome events answer it too.
+    cause_event_id: str = ""
+    correlation_id: str = ""
+
+    @property
+    def due_at(self) -> datetime | None:
+        return datetime.fromisoformat(self.next_attempt_at) if self.next_attempt_at else None
+
+    @property
+    def first_tried(self) -> datetime | None:
+        return datetime.fromisoformat(self.first_tried_at) if self.first_tried_at else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,8 +64,11 @@ class Case:
     category: str = ""
     handler_name: str = ""
     team_name: str = ""
-    # Final outcome ("sent" or "rejected") per notification id: never send one twice.
+    # Final outcome ("sent" or "rejected") per notification id, from before the ledger:
+    # still honoured so state written by older versions never sends twice.
     outcomes: dict[str, str] = field(default_factory=dict)
+    ledger: dict[str, LedgerEntry] = field(default_factory=dict)
+    resolved: bool = False
 
     @property
     def reference(self) -> str:
@@ -40,15 +84,49 @@ class Case:
     def outcome(self, notification_id: str) -> str | None:
         return self.outcomes.get(notification_id)
 
+    def entry(self, notification_id: str) -> LedgerEntry | None:
+        entry = self.ledger.get(notification_id)
+        if entry is None and notification_id in self.outcomes:
+            legacy = SENT if self.outcomes[notification_id] == SENT else FAILED
+            return LedgerEntry(purpose="", cause="", status=legacy)
+        return entry
+
+    def with_entry(self, notification_id: str, entry: LedgerEntry) -> Case:
+        return replace(self, ledger={**self.ledger, notification_id: entry})
+
+    def pending(self) -> dict[str, LedgerEntry]:
+        return {n: e for n, e in self.ledger.items() if e.status == PENDING}
+
+    def next_retry_at(self) -> datetime | None:
+        due = [e.due_at for e in self.ledger.values() if e.status == PENDING and e.due_at]
+        return min(due) if due else None
+
     def to_bytes(self) -> bytes:
         return json_state.dump(self, _SCHEMA)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Case:
-        return cls(**json_state.load(data, _SCHEMA))
+        fields: dict[str, Any] = json_state.load(data, _SCHEMA)
+        ledger = {
+            notification_id: LedgerEntry(
+                **{**entry, "failed_channels": tuple(entry.get("failed_channels", ()))}
+            )
+            for notification_id, entry in fields.pop("ledger", {}).items()
+        }
+        return cls(**fields, ledger=ledger)
 
 
 def mask_email(address: str) -> str:
     """Enough to recognise the address in an audit trail, not enough to leak it."""
     local, _, domain = address.partition("@")
     return f"{local[:1]}***@{domain}" if domain else "***"
+
+
+def mask_recipient(channel: str, recipient: str) -> str:
+    if channel == "email":
+        return mask_email(recipient)
+    if channel == "sms":
+        return f"***{recipient[-3:]}" if len(recipient) > 3 else "***"
+    if channel == "letter":
+        return "postal address on file"
+    return f"{recipient[:2]}***" if recipient else "***"

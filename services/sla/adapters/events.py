@@ -68,6 +68,7 @@ def facts_from(classified: Event) -> ComplaintFacts:
 # on the customer, regulatory ones never do (the domain decides which is which).
 MILESTONE_BY_STATUS = {
     pb.STATUS_WAITING_ON_CUSTOMER: Milestone.WAITING_ON_CUSTOMER,
+    pb.STATUS_CUSTOMER_RESPONDED: Milestone.CUSTOMER_RESPONDED,
     pb.STATUS_REOPENED: Milestone.REOPENED,
     pb.STATUS_RESOLVED: Milestone.CLOSED,
     pb.STATUS_CLOSED: Milestone.CLOSED,
@@ -90,15 +91,25 @@ def milestone_for(event: Event) -> tuple[Milestone, datetime] | None:
     return (milestone, at) if milestone is not None else None
 
 
-def to_events(
-    domain_events: Sequence[ClockEvent], recorded_at: datetime, cause: Event | None
-) -> list[Event]:
+def recorded_at_for(domain: ClockEvent, cause: Event | None) -> datetime:
+    """When Kintsugi recorded a clock event: the later of the transition's instant and the
+    recording of the event that caused it (a tick's transitions have no other cause).
+
+    Never the process's wall clock, so a replay after a crash or a redelivery produces the
+    same bytes and consumers drop it as a repeat; how late a tick noticed a transition is
+    read from the Kafka record timestamp, which the producer sets when it sends.
+    """
+    if cause is None or not cause.HasField("recorded_at"):
+        return domain.occurred_at
+    return max(domain.occurred_at, from_timestamp(cause.recorded_at))
+
+
+def to_events(domain_events: Sequence[ClockEvent], cause: Event | None) -> list[Event]:
     """The envelopes for a transition's clock events; the clocks a complaint starts with
-    travel together in one ``clocks_started`` (its id derived from theirs)."""
+    travel together in one ``clocks_started`` (its id derived from theirs). A function of
+    its inputs only: the same transition and cause give the same bytes."""
     started = [e for e in domain_events if isinstance(e, ClockStarted)]
-    events = [
-        to_event(e, recorded_at, cause) for e in domain_events if not isinstance(e, ClockStarted)
-    ]
+    events = [to_event(e, cause) for e in domain_events if not isinstance(e, ClockStarted)]
     if started:
         first = started[0]
         together = new_event(
@@ -106,7 +117,7 @@ def to_events(
             producer=PRODUCER,
             event_id=derived_id(*(e.event_id for e in started)),
             occurred_at=first.occurred_at,
-            recorded_at=recorded_at,
+            recorded_at=recorded_at_for(first, cause),
             causation_id=cause.event_id if cause is not None else "",
             correlation_id=cause.correlation_id if cause is not None else "",
             payload=cpb.ClocksStarted(clocks=[_started(e) for e in started]),
@@ -134,7 +145,7 @@ def _started(domain: ClockStarted) -> cpb.ClockStarted:
     )
 
 
-def to_event(domain: ClockEvent, recorded_at: datetime, cause: Event | None) -> Event:
+def to_event(domain: ClockEvent, cause: Event | None) -> Event:
     ref = _ref(domain)
     payload: Message
     match domain:
@@ -175,7 +186,7 @@ def to_event(domain: ClockEvent, recorded_at: datetime, cause: Event | None) -> 
         producer=PRODUCER,
         event_id=domain.event_id,
         occurred_at=domain.occurred_at,
-        recorded_at=recorded_at,
+        recorded_at=recorded_at_for(domain, cause),
         causation_id=cause.event_id if cause is not None else "",
         correlation_id=cause.correlation_id if cause is not None else "",
         payload=payload,

@@ -1,11 +1,16 @@
 """The SLA runtime on Faust: a changelog-backed table of every complaint's clocks.
 
-The rules live in ``ClockKeeper`` (no Faust in it); this module only wires it:
-- the ``clock_keeper`` agent hands it the complaint events a batch at a time (Faust acks
-  the batch's offsets once it has been handled);
-- the ``tick`` timer runs on every worker for the partitions it owns (standby replicas
-  are off, so a worker holds only what it owns);
-- ``explain`` answers ``GET /clocks/{complaint_id}`` from the table.
+The rules live in ``ClockKeeper`` (no Faust in it) and ``ExplainApi``; this module only
+wires them, one named piece each:
+- ``make_app``: the Faust app (store, standby replicas, producer and consumer settings);
+- ``declare_clock_table``: the table, co-partitioned with the events topic;
+- the ``clock_keeper`` agent hands the keeper complaint events a batch at a time (Faust
+  acks a batch's offsets once it has been handled);
+- the ``tick`` timer runs on every worker, for the partitions it owns (no leader-only
+  work): it first tells the keeper which partitions those are, so the due-time index
+  follows every rebalance, then fires what is due;
+- ``ExplainApi`` answers ``GET /clocks/{id}`` on every worker, forwarding to the owner
+  that Faust's assignment names (``owner_lookup``).
 """
 
 from __future__ import annotations
@@ -13,18 +18,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import faust
-from aiohttp import web
 from aiokafka import AIOKafkaProducer
 
 from kintsugi.common.kafka import DeadLetterPublisher
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.logs import get_logger
 from kintsugi.common.timeutil import Clock
-from kintsugi.common.topics import COMPLAINT_EVENTS, COMPLAINT_PARTITIONS
+from kintsugi.common.topics import COMPLAINT_EVENTS, COMPLAINT_PARTITIONS, SLA_CLOCK_TABLE
+from services.sla.adapters.explain_api import ExplainApi, OwnerLookup
+from services.sla.adapters.faust_table import FaustClockTable
 from services.sla.adapters.keeper import ClockKeeper
 from services.sla.config import SlaSettings
 from services.sla.service import SlaService
@@ -35,7 +40,8 @@ log = get_logger(__name__)
 @dataclass
 class SlaRuntime:
     app: faust.App
-    explain_route: Callable[[web.Request], Any]
+    keeper: ClockKeeper
+    explain: ExplainApi
     started: asyncio.Event
 
 
@@ -58,40 +64,39 @@ def faust_credentials(kafka: KafkaSettings) -> faust.SASLCredentials | faust.SSL
     return None
 
 
-def build_runtime(
-    settings: SlaSettings,
-    service: SlaService,
-    producer: Callable[[], AIOKafkaProducer],
-    dead_letters: Callable[[], DeadLetterPublisher],
-    clock: Clock,
-) -> SlaRuntime:
-    app = faust.App(
+def make_app(settings: SlaSettings) -> faust.App:
+    return faust.App(
         settings.app_id,
         broker=faust_broker(settings.kafka.bootstrap_servers),
         broker_credentials=faust_credentials(settings.kafka),
-        store="memory://",
+        store=settings.store_url,
         datadir=str(settings.data_dir),
         web_enabled=False,
+        # Faust's web server stays off; the URL only travels in the partition assignment,
+        # so any worker can forward an explain request to the owner of a complaint.
+        canonical_url=settings.own_url,
         topic_partitions=COMPLAINT_PARTITIONS,
         topic_replication_factor=settings.kafka.topic_replication_factor,
-        table_standby_replicas=0,
+        # A standby keeps a warm copy of another worker's partitions, so a failover
+        # need not wait for a restore from the changelog.
+        table_standby_replicas=settings.standby_replicas,
         producer_acks=-1,
+        # Changelog writes arrive one table key at a time; lingering 5 ms batches them
+        # into a few produce requests per flush instead of one each (as make_producer does).
+        producer_linger=0.005,
         broker_session_timeout=settings.session_timeout_s,
         broker_rebalance_timeout=settings.rebalance_timeout_s,
         consumer_auto_offset_reset="earliest",
         key_serializer="raw",
         value_serializer="raw",
     )
-    events_topic_name = settings.kafka.topic(COMPLAINT_EVENTS)
-    events_topic = app.topic(
-        events_topic_name,
-        key_type=bytes,
-        value_type=bytes,
-        key_serializer="raw",
-        value_serializer="raw",
-    )
-    clocks = app.Table(
-        "clocks",
+
+
+def declare_clock_table(app: faust.App) -> Any:
+    """The clock table; Faust names its changelog "<app id>-clocks-changelog", which
+    topics.py declares (``sla_faust_topics``) and ``topic_check`` verifies at start."""
+    return app.Table(
+        SLA_CLOCK_TABLE,
         default=None,
         key_type=bytes,
         value_type=bytes,
@@ -100,7 +105,59 @@ def build_runtime(
         # same partition as that complaint's events (same key, same partition count).
         use_partitioner=True,
     )
-    keeper = ClockKeeper(service, clocks, producer, events_topic_name, dead_letters, clock)
+
+
+def owned_partitions(app: faust.App, topic: str) -> set[int]:
+    """The partitions of `topic` this worker actively owns (standbys are not ticked)."""
+    return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
+
+
+def owner_lookup(app: faust.App, own_url: str) -> OwnerLookup:
+    """The URL of the worker owning a complaint's clocks, from Faust's assignment; None
+    for this worker, or while the assignment does not say (then answered locally)."""
+
+    def owner_of(complaint_id: str) -> str | None:
+        try:
+            url = str(app.router.key_store(SLA_CLOCK_TABLE, complaint_id.encode()))
+        except (KeyError, LookupError, AttributeError, AssertionError):
+            return None  # no assignment yet (starting, rebalancing)
+        return None if url.rstrip("/") == own_url.rstrip("/") else url
+
+    return owner_of
+
+
+def table_ready(app: faust.App) -> bool:
+    """Not rebalancing and the table restored: the table holds what the worker owns."""
+    recovery = cast(Any, app.tables).recovery  # not on Faust's TableManagerT protocol
+    return not app.rebalancing and bool(recovery.completed.is_set())
+
+
+def build_runtime(
+    settings: SlaSettings,
+    service: SlaService,
+    producer: Callable[[], AIOKafkaProducer],
+    dead_letters: Callable[[], DeadLetterPublisher],
+    clock: Clock,
+) -> SlaRuntime:
+    app = make_app(settings)
+    events_topic_name = settings.kafka.topic(COMPLAINT_EVENTS)
+    events_topic = app.topic(
+        events_topic_name,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+    keeper = ClockKeeper(
+        service,
+        FaustClockTable(declare_clock_table(app), events_topic_name, COMPLAINT_PARTITIONS),
+        producer,
+        events_topic_name,
+        dead_letters,
+        clock,
+        partitions=COMPLAINT_PARTITIONS,
+        tick_chunk=settings.tick_chunk,
+    )
     started = asyncio.Event()
 
     @app.agent(events_topic)
@@ -112,32 +169,10 @@ def build_runtime(
 
     @app.timer(interval=settings.tick_interval_s)
     async def tick() -> None:
-        if app.rebalancing or not started.is_set():
+        if not started.is_set() or not table_ready(app):
             return
+        await keeper.assign(owned_partitions(app, events_topic_name))
         await keeper.tick()
 
-    async def explain(request: web.Request) -> web.Response:
-        complaint_id = request.match_info["complaint_id"]
-        at = clock()
-        if "at" in request.query:  # "what will it read on Friday?"
-            try:
-                at = _aware_instant(request.query["at"])
-            except ValueError as error:
-                return web.json_response({"error": f"at: {error}"}, status=400)
-        explanation = keeper.explain(complaint_id, at)
-        if explanation is None:
-            return web.json_response(
-                {"error": f"no clocks for complaint {complaint_id} on this worker"}, status=404
-            )
-        return web.json_response(
-            {"complaint_id": complaint_id, "at": at.isoformat(), "clocks": explanation}
-        )
-
-    return SlaRuntime(app=app, explain_route=explain, started=started)
-
-
-def _aware_instant(text: str) -> datetime:
-    instant = datetime.fromisoformat(text)
-    if instant.tzinfo is None:
-        raise ValueError("an ISO 8601 instant with its UTC offset, e.g. 2026-12-18T16:58:00+00:00")
-    return instant
+    explain = ExplainApi(keeper, clock, settings.worker_name, owner_lookup(app, settings.own_url))
+    return SlaRuntime(app=app, keeper=keeper, explain=explain, started=started)

@@ -4,9 +4,15 @@
 a Faust timer) and turns them into clock state and clock events. For each batch or tick:
 the outcomes are computed against the table (with the batch's own earlier writes seen
 first), their events are published together and awaited, and only then is the new state
-written to the table. A crash in between repeats events (same ids), never loses them.
-One lock serialises batches and ticks, so a tick never overwrites a milestone with stale
-state.
+written to the table and the due-time index. A crash in between repeats events (same ids,
+same bytes), never loses them. One lock serialises batches and ticks, so a tick never
+overwrites a milestone with stale state.
+
+The due-time index (one ``DueIndex`` per owned partition) is rebuilt from the table when a
+partition is assigned and updated on every table write, so a tick touches only the
+complaints that are due. A tick works through what is due in chunks, releasing the lock
+between them, so a burst of deadlines on one instant (month end, a 17:00 cut-off) fires in
+full without holding up intake.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -31,10 +38,19 @@ from kintsugi.common.kafka import (
     SourceRecord,
     handle_or_dead_letter,
 )
+from kintsugi.common.logs import get_logger
 from kintsugi.common.timeutil import Clock
 from services.sla.adapters.events import facts_from, milestone_for, to_events
+from services.sla.adapters.partitions import partition_of
 from services.sla.domain import ClockEvent, ComplaintFactsError, StateError
+from services.sla.domain.due_index import DueIndex
+from services.sla.domain.instants import to_epoch
 from services.sla.service import Outcome, SlaService
+
+log = get_logger(__name__)
+
+# Keys indexed between two yields to the event loop while a partition is indexed.
+_INDEX_YIELD_EVERY = 500
 
 # The events that move clocks; every other type is skipped without being decoded.
 CLOCK_EVENT_TYPES = frozenset({"classified", "notification_sent", "activity"})
@@ -45,11 +61,19 @@ class ClockTable(Protocol):
 
     def get(self, key: bytes) -> bytes | None: ...
     def __setitem__(self, key: bytes, value: bytes) -> None: ...
-    def keys(self) -> Iterable[bytes]: ...
+    def items(self) -> Iterable[tuple[bytes, bytes]]: ...
 
 
 class ConsumedMessage(SourceRecord, Protocol):
     headers: Any  # a list of (name, value) pairs, or a mapping
+
+
+@dataclass
+class _Changes:
+    """What one batch or tick decided: new states, and every touched key's next wake-up."""
+
+    states: dict[bytes, bytes] = field(default_factory=dict)
+    wakeups: dict[bytes, datetime | None] = field(default_factory=dict)
 
 
 class ClockKeeper:
@@ -61,6 +85,9 @@ class ClockKeeper:
         events_topic: str,
         dead_letters: Callable[[], DeadLetterPublisher],
         clock: Clock,
+        *,
+        partitions: int,
+        tick_chunk: int = 500,
         retry: RetryPolicy | None = None,
     ) -> None:
         self._service = service
@@ -69,37 +96,114 @@ class ClockKeeper:
         self._events_topic = events_topic
         self._dead_letters = dead_letters
         self._clock = clock
+        self._partitions = partitions
+        self._tick_chunk = tick_chunk
         self._retry = retry or RetryPolicy()
         self._lock = asyncio.Lock()
-        # When each complaint next needs a tick; filled lazily for keys restored from the
-        # changelog, so a tick deserialises only the complaints that are due.
-        self._wakeups: dict[bytes, datetime | None] = {}
+        self._due: dict[int, DueIndex[bytes]] = {}
+        self._assigned: frozenset[int] = frozenset()
+
+    # --- partitions -----------------------------------------------------------------------
+
+    async def assign(self, owned: Iterable[int]) -> None:
+        """Track exactly the partitions in `owned`: forget revoked ones, and index newly
+        assigned ones from the table (one pass over the held keys per assignment).
+
+        The pass holds the lock (no batch or tick may write meanwhile, so nothing it reads
+        goes stale) but yields to the event loop every few hundred keys, so heartbeats and
+        the ops server keep running while a large partition is indexed.
+        """
+        owned = frozenset(owned)
+        if owned == self._assigned:
+            return
+        async with self._lock:
+            for revoked in self._due.keys() - owned:
+                del self._due[revoked]
+            new = owned - self._assigned
+            if new:
+                await self._index(new)
+            self._assigned = owned
+        metrics.CLOCKS_OPEN.set(self.open_clocks)
+
+    async def _index(self, partitions: frozenset[int]) -> None:
+        entries: dict[int, list[tuple[bytes, int | None]]] = {p: [] for p in partitions}
+        for seen, (key, state) in enumerate(self._table.items(), start=1):
+            partition = partition_of(key, self._partitions)
+            if partition in entries:
+                entries[partition].append((key, self._wakeup_of(state)))
+            if seen % _INDEX_YIELD_EVERY == 0:
+                await asyncio.sleep(0)
+        for partition, held in entries.items():
+            self._due[partition] = DueIndex(held)
+        log.info(
+            "due_index_rebuilt",
+            partitions=sorted(partitions),
+            clocks_due_later=sum(len(self._due[p]) for p in partitions),
+        )
+
+    @property
+    def open_clocks(self) -> int:
+        """Complaints with a transition still to come, on the partitions this worker owns."""
+        return sum(len(index) for index in self._due.values())
+
+    # --- inputs ---------------------------------------------------------------------------
 
     async def handle_batch(self, messages: Sequence[ConsumedMessage]) -> None:
         async with self._lock:
             await self._in_batch(lambda changes: self._handle_all(messages, changes))
 
-    async def tick(self) -> None:
-        """Publish what has fallen due on the complaints this worker holds."""
-        async with self._lock:
-            now = self._clock()
-            held = set(self._table.keys())
-            for gone in self._wakeups.keys() - held:  # partitions handed to another worker
-                del self._wakeups[gone]
-            for key in held - self._wakeups.keys():
-                state = self._table.get(key)
-                self._wakeups[key] = self._service.next_wakeup(state) if state else None
-            due = [key for key, at in self._wakeups.items() if at is not None and at <= now]
-            if due:
-                await self._in_batch(lambda changes: self._tick_all(due, now, changes))
-            metrics.CLOCKS_OPEN.set(sum(at is not None for at in self._wakeups.values()))
+    async def tick(self) -> int:
+        """Publish what has fallen due on the owned partitions; the number of complaints
+        looked at (each was due)."""
+        now = self._clock()
+        looked_at = 0
+        while True:
+            async with self._lock:
+                due = self._pop_due(to_epoch(now))
+                if not due:
+                    break
+                try:
+                    await self._in_batch(functools.partial(self._tick_all, due, now))
+                except BaseException:
+                    for key, at in due:  # not handled: due again on the next tick
+                        self._schedule(key, at)
+                    raise
+            looked_at += len(due)
+            await asyncio.sleep(0)  # a waiting batch goes before the next chunk
+        metrics.CLOCKS_OPEN.set(self.open_clocks)
+        return looked_at
 
     def explain(self, complaint_id: str, at: datetime) -> list[dict[str, Any]] | None:
         state = self._table.get(complaint_id.encode())
         return None if state is None else self._service.explain(state, at)
 
-    async def _in_batch(self, work: Callable[[dict[bytes, bytes]], Any]) -> None:
-        changes: dict[bytes, bytes] = {}
+    # --- internals ------------------------------------------------------------------------
+
+    def _wakeup_of(self, state: bytes | None) -> int | None:
+        wakeup = self._service.next_wakeup(state) if state else None
+        return None if wakeup is None else to_epoch(wakeup)
+
+    def _pop_due(self, now: int) -> list[tuple[bytes, int]]:
+        """Up to a chunk of due keys, each with the instant to re-queue it at on failure."""
+        due: list[tuple[bytes, int]] = []
+        for index in self._due.values():
+            due.extend((key, now) for key in index.pop_due(now, self._tick_chunk - len(due)))
+            if len(due) >= self._tick_chunk:
+                break
+        return due
+
+    def _schedule(self, key: bytes, at: int | None) -> None:
+        partition = partition_of(key, self._partitions)
+        index = self._due.get(partition)
+        if index is None:
+            if at is None:
+                return
+            # Written before this partition's assignment was seen; assign() rebuilds it.
+            index = self._due[partition] = DueIndex()
+        index.schedule(key, at)
+
+    async def _in_batch(self, work: Callable[[_Changes], Any]) -> None:
+        changes = _Changes()
         batch = Batch()
 
         async def run() -> None:
@@ -107,12 +211,12 @@ class ClockKeeper:
 
         await run_in_batch(batch, run)
         await batch.flush(self._producer())
-        for key, state in changes.items():  # only once their events are durable
+        for key, state in changes.states.items():  # only once their events are durable
             self._table[key] = state
+        for key, wakeup in changes.wakeups.items():
+            self._schedule(key, None if wakeup is None else to_epoch(wakeup))
 
-    async def _handle_all(
-        self, messages: Sequence[ConsumedMessage], changes: dict[bytes, bytes]
-    ) -> None:
+    async def _handle_all(self, messages: Sequence[ConsumedMessage], changes: _Changes) -> None:
         for message in messages:
             kind = header_value(message.headers, EVENT_TYPE_HEADER)
             if kind is not None and kind not in CLOCK_EVENT_TYPES:
@@ -128,14 +232,14 @@ class ClockKeeper:
                 )
             metrics.EVENTS_CONSUMED.labels(message.topic, kind or "unknown", outcome).inc()
 
-    async def _handle(self, value: bytes | None, changes: dict[bytes, bytes]) -> None:
+    async def _handle(self, value: bytes | None, changes: _Changes) -> None:
         event = decode(value)
         try:
             await self._handle_event(event, changes)
         except (ComplaintFactsError, StateError) as error:
             raise PermanentFailure(str(error)) from error  # retrying cannot fix the data
 
-    async def _handle_event(self, event: Event, changes: dict[bytes, bytes]) -> None:
+    async def _handle_event(self, event: Event, changes: _Changes) -> None:
         key = event.complaint_id.encode()
         if event_type(event) == "classified":
             facts = facts_from(event)
@@ -147,11 +251,16 @@ class ClockKeeper:
         if milestone is not None:
             which, at = milestone
             await self._apply(
-                key, lambda before: self._service.milestone(before, which, at), event, changes
+                key,
+                lambda before: self._service.milestone(before, which, at, event.event_id),
+                event,
+                changes,
             )
 
-    async def _tick_all(self, due: list[bytes], now: datetime, changes: dict[bytes, bytes]) -> None:
-        for key in due:
+    async def _tick_all(
+        self, due: list[tuple[bytes, int]], now: datetime, changes: _Changes
+    ) -> None:
+        for key, _ in due:
             await self._apply(key, lambda before: _tick(self._service, before, now), None, changes)
 
     async def _apply(
@@ -159,20 +268,20 @@ class ClockKeeper:
         key: bytes,
         compute: Callable[[bytes | None], Outcome],
         cause: Event | None,
-        changes: dict[bytes, bytes],
+        changes: _Changes,
     ) -> None:
-        before = changes.get(key) or self._table.get(key)
+        before = changes.states.get(key) or self._table.get(key)
         outcome = compute(before)
         await self._publish(outcome.events, cause)
         if outcome.state is not None and outcome.state != before:
-            changes[key] = outcome.state
-        self._wakeups[key] = outcome.next_wakeup
+            changes.states[key] = outcome.state
+        changes.wakeups[key] = outcome.next_wakeup
 
     async def _publish(self, clock_events: list[ClockEvent], cause: Event | None) -> None:
         if not clock_events:
             return
         publisher = EventPublisher(self._producer(), self._events_topic)
-        await publisher.publish(*to_events(clock_events, self._clock(), cause))
+        await publisher.publish(*to_events(clock_events, cause))
         for e in clock_events:
             metrics.CLOCK_TRANSITIONS.labels(e.policy_id, e.clock_kind, e.transition).inc()
             if e.transition == "started":

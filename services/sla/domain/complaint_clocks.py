@@ -24,6 +24,13 @@ customer communications that meet it):
 
 The first response is a person's reply, so an automatic acknowledgement does not meet it.
 
+A milestone carries the id of the event that reported it (its cause). The aggregate keeps a
+fingerprint of every cause it applied, so a replayed or redelivered milestone is recognised
+and changes nothing: a replayed `notification_sent` cannot reset a cadence a second time
+(cycle 1 -> 2 -> 3 for one update). Every event id is a function of the clock, the
+transition and its cycle, and the cycle only moves for a new cause, so a replay of the same
+history yields the same events with the same ids.
+
 Before and after applying a milestone at instant `at`, every transition scheduled at or
 before `at` is emitted, so a reply that comes after its deadline finds the clock breached.
 A milestone dated before the complaint's receipt counts as at receipt.
@@ -33,6 +40,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import hashlib
 from collections.abc import Iterable, Sequence
 
 from services.sla.domain.clock import (
@@ -57,6 +65,17 @@ from services.sla.domain.facts import ComplaintFacts, Milestone
 from services.sla.domain.instants import from_epoch, to_epoch
 from services.sla.domain.policy import PolicySet
 from services.sla.domain.serialization import decode_state, encode_state
+
+# The fingerprints of applied causes kept per complaint; the oldest go first. A complaint
+# sees a handful of milestones; this bounds a pathological one (64 x 18 bytes of state).
+MAX_APPLIED_CAUSES = 64
+
+
+def cause_fingerprint(cause_id: str) -> str:
+    """A short, stable stand-in for a cause's event id (64 bits: collisions within one
+    complaint's few dozen milestones are out of reach)."""
+    return hashlib.blake2b(cause_id.encode(), digest_size=8).hexdigest()
+
 
 _COMMUNICATIONS_UP_TO_FINAL = frozenset(
     {
@@ -119,7 +138,14 @@ def action_for(definition: ClockDefinition, milestone: Milestone, resolves: bool
 class ComplaintClocks:
     """The aggregate of one complaint's clocks. Methods mutate it and return events."""
 
-    __slots__ = ("_calendar_id", "_clocks", "_complaint_id", "_received_at", "_wakeup")
+    __slots__ = (
+        "_applied",
+        "_calendar_id",
+        "_clocks",
+        "_complaint_id",
+        "_received_at",
+        "_wakeup",
+    )
 
     def __init__(
         self,
@@ -127,11 +153,13 @@ class ComplaintClocks:
         calendar_id: str,
         received_at: int,
         clocks: Iterable[ClockRecord],
+        applied_causes: Iterable[str] = (),
     ) -> None:
         self._complaint_id = complaint_id
         self._calendar_id = calendar_id
         self._received_at = received_at
         self._clocks = list(clocks)
+        self._applied = list(applied_causes)
         self._wakeup = self._earliest_wakeup()
 
     @classmethod
@@ -171,6 +199,9 @@ class ComplaintClocks:
     def next_wakeup(self) -> dt.datetime | None:
         return None if self._wakeup is None else from_epoch(self._wakeup)
 
+    def has_applied(self, cause_id: str) -> bool:
+        return cause_fingerprint(cause_id) in self._applied
+
     def is_finished(self) -> bool:
         return all(record.state in FINISHED_STATES for record in self._clocks)
 
@@ -193,8 +224,15 @@ class ComplaintClocks:
         return self._advance(at, policies)
 
     def on_milestone(
-        self, milestone: Milestone, at: dt.datetime, policies: PolicySet
+        self, milestone: Milestone, at: dt.datetime, policies: PolicySet, cause_id: str = ""
     ) -> list[ClockEvent]:
+        """Apply `milestone`; with `cause_id` (the reporting event's id) a second delivery
+        of the same cause is recognised and changes nothing."""
+        if cause_id:
+            fingerprint = cause_fingerprint(cause_id)
+            if fingerprint in self._applied:
+                return []
+            self._applied = [*self._applied, fingerprint][-MAX_APPLIED_CAUSES:]
         instant = max(to_epoch(at), self._received_at)
         events = self._advance(instant, policies)
         contexts = [self._context(record, policies) for record in self._clocks]
@@ -224,13 +262,15 @@ class ComplaintClocks:
     # --- state ----------------------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
-        return encode_state(self._complaint_id, self._calendar_id, self._received_at, self._clocks)
+        return encode_state(
+            self._complaint_id, self._calendar_id, self._received_at, self._clocks, self._applied
+        )
 
     @classmethod
     def from_bytes(cls, data: bytes, policies: PolicySet | None = None) -> ComplaintClocks:
         """Restore state; with `policies`, also check every clock and calendar still exists."""
-        complaint_id, calendar_id, received_at, records = decode_state(data)
-        restored = cls(complaint_id, calendar_id, received_at, records)
+        complaint_id, calendar_id, received_at, records, applied = decode_state(data)
+        restored = cls(complaint_id, calendar_id, received_at, records, applied)
         if policies is not None:
             for record in records:
                 restored._context(record, policies)
@@ -238,7 +278,7 @@ class ComplaintClocks:
 
     def copy(self) -> ComplaintClocks:
         return ComplaintClocks(
-            self._complaint_id, self._calendar_id, self._received_at, self._clocks
+            self._complaint_id, self._calendar_id, self._received_at, self._clocks, self._applied
         )
 
     def __eq__(self, other: object) -> bool:
@@ -249,7 +289,14 @@ class ComplaintClocks:
             self._calendar_id,
             self._received_at,
             self._clocks,
-        ) == (other._complaint_id, other._calendar_id, other._received_at, other._clocks)
+            self._applied,
+        ) == (
+            other._complaint_id,
+            other._calendar_id,
+            other._received_at,
+            other._clocks,
+            other._applied,
+        )
 
     __hash__ = None  # type: ignore[assignment]  # mutable
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from kintsugi.common.config_files import StrictLoader, format_location, format_rule
 from services.sla.domain.business_calendar import BusinessCalendar
 from services.sla.domain.definitions import ANY_REGIME, ClockDefinition, Policy
 from services.sla.domain.errors import ComplaintFactsError, PolicyError, PolicyIssue, StateError
@@ -148,7 +149,7 @@ def _load_calendars(file: Path, issues: list[PolicyIssue]) -> dict[str, Business
 
 def _load_spec(file: Path, model: type[_Spec], issues: list[PolicyIssue]) -> _Spec | None:
     try:
-        document = yaml.load(file.read_text(encoding="utf-8"), Loader=_StrictLoader)
+        document = yaml.load(file.read_text(encoding="utf-8"), Loader=StrictLoader)
     except yaml.YAMLError as error:
         issues.append(
             PolicyIssue(file, _yaml_position(error), f"invalid YAML: {_yaml_problem(error)}")
@@ -161,32 +162,10 @@ def _load_spec(file: Path, model: type[_Spec], issues: list[PolicyIssue]) -> _Sp
         return model.model_validate(document)
     except ValidationError as error:
         issues.extend(
-            PolicyIssue(file, _format_location(detail["loc"]), _format_rule(detail))
+            PolicyIssue(file, format_location(detail["loc"]), format_rule(detail))
             for detail in error.errors()
         )
         return None
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """Safe YAML loading that refuses duplicate keys instead of keeping the last one."""
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        seen.add(key)
-    return dict(loader.construct_pairs(node))
-
-
-_StrictLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,
-)
 
 
 def _yaml_position(error: yaml.YAMLError) -> str:
@@ -199,26 +178,6 @@ def _yaml_position(error: yaml.YAMLError) -> str:
 def _yaml_problem(error: yaml.YAMLError) -> str:
     problem = getattr(error, "problem", None)
     return str(problem) if problem else str(error).splitlines()[0]
-
-
-def _format_location(location: Iterable[int | str]) -> str:
-    text = ""
-    for part in location:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else part
-    return text or "(document)"
-
-
-def _format_rule(detail: Mapping[str, Any]) -> str:
-    kind = detail.get("type")
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "extra_forbidden":
-        return "unknown field (check the spelling)"
-    message = str(detail.get("msg", "invalid value"))
-    return message.removeprefix("Value error, ")
 
 
 def _cross_policy_issues(policies: Sequence[Policy]) -> Iterable[PolicyIssue]:

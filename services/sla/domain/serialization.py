@@ -3,10 +3,15 @@
 The format is minified JSON (readable in a debugger, no extra dependency):
 
     [1, complaint_id, calendar_id, received_at, [clock, ...]]
+    [2, complaint_id, calendar_id, received_at, [clock, ...], [applied cause, ...]]
 
-`1` is the format version and `received_at` epoch seconds. Each clock is a positional
-list in `ClockRecord` field order, with instants stored as offsets (seconds) to keep
-numbers short: `started_at` from `received_at`, every other instant from `started_at`.
+The first item is the format version and `received_at` epoch seconds. Version 2 adds the
+fingerprints of the milestone events already applied (so a replayed one is recognised); it
+is written only when there are some, so state without them keeps its version 1 bytes.
+
+Each clock is a positional list in `ClockRecord` field order, with instants stored as
+offsets (seconds) to keep numbers short: `started_at` from `received_at`, every other
+instant from `started_at`.
 Trailing fields still at their defaults are omitted. Policies and calendars are not stored,
 only clock ids, so the state is restored against whichever policy set is loaded.
 """
@@ -15,12 +20,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from services.sla.domain.clock import ClockRecord, ClockState
 from services.sla.domain.errors import StateError
 
 FORMAT_VERSION = 1
+WITH_CAUSES_VERSION = 2
 # Defaults of the optional trailing fields, from `anchor_at` on; None = absent instant.
 _TRAILING_DEFAULTS: tuple[int | None, ...] = (0, 0, 0, 0, None, None, 0, 0)
 _REQUIRED_FIELDS = 7
@@ -29,32 +35,60 @@ _INT_ONLY = {int}
 _INT_OR_NONE = {int, type(None)}
 
 
+class DecodedState(NamedTuple):
+    complaint_id: str
+    calendar_id: str
+    received_at: int
+    clocks: list[ClockRecord]
+    applied_causes: tuple[str, ...]
+
+
 def encode_state(
-    complaint_id: str, calendar_id: str, received_at: int, clocks: Sequence[ClockRecord]
+    complaint_id: str,
+    calendar_id: str,
+    received_at: int,
+    clocks: Sequence[ClockRecord],
+    applied_causes: Sequence[str] = (),
 ) -> bytes:
-    body = [
-        FORMAT_VERSION,
+    body: list[Any] = [
+        WITH_CAUSES_VERSION if applied_causes else FORMAT_VERSION,
         complaint_id,
         calendar_id,
         received_at,
         [_encode(c, received_at) for c in clocks],
     ]
+    if applied_causes:
+        body.append(list(applied_causes))
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def decode_state(data: bytes) -> tuple[str, str, int, list[ClockRecord]]:
+def decode_state(data: bytes) -> DecodedState:
     try:
         body = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise StateError(f"clock state is not valid JSON: {error}") from error
-    if not isinstance(body, list) or len(body) != 5 or body[0] != FORMAT_VERSION:
-        raise StateError(f"clock state is not format version {FORMAT_VERSION}")
-    _, complaint_id, calendar_id, received_at, clocks = body
+    if not isinstance(body, list) or (len(body), body[0] if body else None) not in (
+        (5, FORMAT_VERSION),
+        (6, WITH_CAUSES_VERSION),
+    ):
+        raise StateError(
+            f"clock state is not format version {FORMAT_VERSION} or {WITH_CAUSES_VERSION}"
+        )
+    _, complaint_id, calendar_id, received_at, clocks, *rest = body
     if not (isinstance(complaint_id, str) and isinstance(calendar_id, str)):
         raise StateError("clock state: complaint and calendar ids must be strings")
     if type(received_at) is not int or not isinstance(clocks, list):
         raise StateError("clock state: malformed header")
-    return complaint_id, calendar_id, received_at, [_decode(c, received_at) for c in clocks]
+    causes = rest[0] if rest else []
+    if not isinstance(causes, list) or not all(isinstance(c, str) for c in causes):
+        raise StateError("clock state: applied causes must be a list of strings")
+    return DecodedState(
+        complaint_id,
+        calendar_id,
+        received_at,
+        [_decode(c, received_at) for c in clocks],
+        tuple(causes),
+    )
 
 
 def _encode(clock: ClockRecord, received_at: int) -> list[Any]:

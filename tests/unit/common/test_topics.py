@@ -11,7 +11,9 @@ from kintsugi.common.topics import (
     COMPLAINT_EVENTS,
     DEAD_LETTERS,
     DIRECTORY_UPDATES,
+    INTAKE_SUBMISSIONS,
     NOTIFIER_STATE,
+    RAW_ACTIVITIES,
     RAW_COMPLAINTS,
     ROUTER_INBOX,
     ROUTER_STATE,
@@ -28,15 +30,19 @@ def test_every_complaint_keyed_topic_is_co_partitioned_with_the_events(spec: Top
     assert spec.partitions == COMPLAINT_EVENTS.partitions
 
 
-def test_only_the_upstream_and_dead_letter_topics_are_not_keyed_by_complaint_id() -> None:
+def test_only_the_upstream_dead_letter_and_ledger_topics_are_not_keyed_by_complaint_id() -> None:
     # A new topic must be added to COMPLAINT_KEYED (and co-partitioned) or justified here.
+    # The intake ledger is keyed by complaint or activity id, and every intake replica reads
+    # all of it, so it needs no partition lined up with the events.
     others = {t.name for t in ALL_TOPICS} - {t.name for t in COMPLAINT_KEYED}
 
     # Directory updates are keyed by handler id: every router reads all of them. The router
     # inbox is keyed by complaint id but has one partition on purpose: one decider.
     assert others == {
         RAW_COMPLAINTS.name,
+        RAW_ACTIVITIES.name,
         DEAD_LETTERS.name,
+        INTAKE_SUBMISSIONS.name,
         DIRECTORY_UPDATES.name,
         ROUTER_INBOX.name,
     }

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from kintsugi.common.topics import ALL_TOPICS
+from kintsugi.common.topics import ALL_TOPICS, SLA_APP_ID, SLA_CLOCK_TABLE, sla_faust_topics
+from services.sla.config import SlaSettings
 from tools import render_topics
 from tools.render_topics import COMMITTED, render, resource_name
 
@@ -21,11 +22,13 @@ def test_committed_topics_yaml_is_a_fresh_render() -> None:
     assert COMMITTED.read_text(encoding="utf-8") == render(), f"topics.yaml drifted; run: {FIX}"
 
 
-def test_one_kafka_topic_per_declared_topic() -> None:
+def test_one_kafka_topic_per_declared_topic_and_per_sla_faust_topic() -> None:
     documents = list(yaml.safe_load_all(COMMITTED.read_text(encoding="utf-8")))
-    assert [doc["spec"]["topicName"] for doc in documents] == [s.name for s in ALL_TOPICS]
-    for doc, spec in zip(documents, ALL_TOPICS, strict=True):
-        assert doc["apiVersion"] == "kafka.strimzi.io/v1beta2"
+    declared = [*ALL_TOPICS, *sla_faust_topics()]
+    assert [doc["spec"]["topicName"] for doc in documents] == [s.name for s in declared]
+    for doc, spec in zip(documents, declared, strict=True):
+        # Strimzi 1.0 removed v1beta2: a v1beta2 KafkaTopic no longer applies.
+        assert doc["apiVersion"] == "kafka.strimzi.io/v1"
         assert doc["kind"] == "KafkaTopic"
         assert doc["metadata"]["labels"]["strimzi.io/cluster"] == "kintsugi"
         assert doc["spec"]["partitions"] == spec.partitions
@@ -91,3 +94,24 @@ def test_rendered_topics_never_demand_more_in_sync_replicas_than_they_have() -> 
                     overlay.name,
                     doc["metadata"]["name"],
                 )
+
+
+def test_the_sla_faust_topics_are_named_as_faust_names_them() -> None:
+    import faust  # the sla's runtime; imported here so the other tests stay light
+
+    assert SlaSettings().app_id == SLA_APP_ID
+    app = faust.App(SLA_APP_ID, broker="kafka://127.0.0.1:1")
+    table = app.Table(SLA_CLOCK_TABLE, partitions=6)
+    changelog, leader = sla_faust_topics()
+    assert changelog.name == table.changelog_topic.get_topic_name()
+    assert changelog.partitions == table.partitions
+    assert changelog.cleanup_policy == "compact"
+    assert leader.name == app._leader_assignor._leader_topic_name  # type: ignore[attr-defined]
+
+
+def test_the_sla_faust_topics_follow_the_app_id_not_the_topic_prefix() -> None:
+    documents = list(yaml.safe_load_all(render(prefix="staging.", sla_app_id="staging-sla")))
+    names = [doc["spec"]["topicName"] for doc in documents]
+    assert names[-2:] == ["staging-sla-clocks-changelog", "staging-sla-__assignor-__leader"]
+    assert all(name.startswith("staging.") for name in names[:-2])
+    assert len(list(yaml.safe_load_all(render(sla_app_id=None)))) == len(ALL_TOPICS)

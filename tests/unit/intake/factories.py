@@ -6,14 +6,19 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from kintsugi.common.jurisdictions import calendar_ids
 from kintsugi.common.timeutil import to_timestamp
 from kintsugi.events.v1 import complaint_pb2 as pb
 from kintsugi.intake.v1 import intake_pb2
+from services.intake.config import SLA_CALENDARS
+from services.intake.domain.rules import InputRules
 from services.intake.domain.submission import Customer, Submission
 
 # Friday 16:58: a complaint at this hour is accepted at once, not on Monday.
 NOW = datetime(2025, 3, 14, 16, 58, tzinfo=UTC)
 RECEIVED_AT = datetime(2025, 3, 14, 16, 55, tzinfo=UTC)
+# The jurisdictions of the calendars the sla ships, read as intake reads them.
+RULES = InputRules(calendar_ids(SLA_CALENDARS))
 
 
 def a_customer(**changes: Any) -> Customer:

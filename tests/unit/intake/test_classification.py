@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.intake.domain.classification import Classification, classify
+from services.intake.domain.text_matching import Hit
 from tests.unit.intake.factories import a_customer, a_submission, saying
 
 
@@ -14,6 +15,10 @@ def codes(classification: Classification) -> list[str]:
 
 def reason(classification: Classification, code: str) -> str:
     return next(r.detail for r in classification.reasons if r.code == code)
+
+
+def evidence_for(classification: Classification, code: str) -> tuple[Hit, ...]:
+    return next(r.evidence for r in classification.reasons if r.code == code)
 
 
 @pytest.mark.parametrize(
@@ -37,14 +42,21 @@ def test_category_comes_from_what_the_customer_says_and_names_the_keyword(
     classification = classify(saying(text))
 
     assert classification.category == category
-    assert reason(classification, f"category.{category}") == f"mentions '{keyword}'"
+    evidence = evidence_for(classification, f"category.{category}")
+    assert keyword in [hit.text for hit in evidence]
+    hit = next(hit for hit in evidence if hit.text == keyword)
+    assert hit.cue_id.startswith(f"{category}.")
+    assert text[hit.start : hit.end] == keyword  # the span points at the customer's words
+    assert f"'{keyword}' (description {hit.start}-{hit.end})" in reason(
+        classification, f"category.{category}"
+    )
 
 
 def test_a_complaint_matching_no_category_is_general_and_says_so() -> None:
     classification = classify(saying("The app shows the wrong name on my statement"))
 
     assert classification.category == "general"
-    assert reason(classification, "category.general") == "no category keyword matched"
+    assert reason(classification, "category.general") == "no category cue matched"
 
 
 def test_the_more_specific_category_wins_when_several_match() -> None:
@@ -97,7 +109,7 @@ def test_mentioning_the_ombudsman_raises_severity_one_level_and_names_the_word()
 
     assert classification.severity == "high"
     assert reason(classification, "severity.escalation_risk") == (
-        "mentions 'ombudsman': one level higher"
+        "severity.escalation_risk 'ombudsman' (description 39-48): one level higher"
     )
 
 
@@ -135,7 +147,8 @@ def test_vulnerability_indicated_in_the_text_is_recognised_with_the_words_that_s
     classification = classify(saying(text))
 
     assert classification.vulnerable is True
-    assert reason(classification, "vulnerability.indicated").startswith("mentions '")
+    assert reason(classification, "vulnerability.indicated").startswith("vulnerability.")
+    assert evidence_for(classification, "vulnerability.indicated")
 
 
 def test_a_customer_without_indicators_is_not_treated_as_vulnerable() -> None:
@@ -201,18 +214,16 @@ def test_private_channels_are_not_public(channel: str) -> None:
     ("text", "quoted"),
     [
         ("You are all idiots", "idiots"),
-        ("What a bunch of MORONS", "morons"),
+        ("What a bunch of MORONS", "MORONS"),
         ("f**k this bank", "f**k"),
-        ("I will hurt someone if this continues", "i will hurt"),
+        ("I will hurt someone if this continues", "I will hurt"),
     ],
 )
-def test_abusive_language_is_flagged_quoting_what_was_said_in_lower_case(
-    text: str, quoted: str
-) -> None:
+def test_abusive_language_is_flagged_quoting_what_was_said(text: str, quoted: str) -> None:
     classification = classify(saying(text))
 
     assert classification.abusive is True
-    assert reason(classification, "abuse.language") == f"abusive language ('{quoted}')"
+    assert quoted in [hit.text for hit in evidence_for(classification, "abuse.language")]
 
 
 @pytest.mark.parametrize(

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
-
 import grpc
-import pytest
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
-from kintsugi.events.v1 import complaint_pb2 as pb
-from services.intake.adapters.grpc_api import IntakeServicer, invalid_argument_status
+from services.intake.adapters.grpc_errors import invalid_argument_status
 from services.intake.domain.submission import FieldViolation, InvalidSubmission, validate
-from services.intake.service import AcceptedComplaint, Intake
-from tests.unit.intake.factories import NOW, a_customer, a_request, a_submission
+from tests.unit.intake.factories import NOW, RULES, a_customer, a_submission
 
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
 
@@ -32,7 +27,7 @@ def bad_request_of(rich: status_pb2.Status) -> list[tuple[str, str]]:
 
 def test_invalid_submission_is_invalid_argument_with_one_field_violation_per_rule() -> None:
     submission = a_submission(channel="sms", customer=a_customer(phone=""), jurisdiction="England")
-    violations = validate(submission, NOW)
+    violations = validate(submission, NOW, RULES)
 
     status = invalid_argument_status(InvalidSubmission(violations))
 
@@ -54,75 +49,3 @@ def test_the_plain_status_message_also_names_each_field_for_clients_without_rich
 
     assert status.details == "invalid complaint: channel: required; received_at: in the future"
     assert rich_status(status).message == status.details
-
-
-class AbortedError(Exception):
-    pass
-
-
-class FakeContext:
-    """Just enough of grpc.aio.ServicerContext: abort records the status and raises."""
-
-    def __init__(self) -> None:
-        self.aborted: tuple[grpc.StatusCode, str, Any] | None = None
-
-    async def abort(self, code: grpc.StatusCode, details: str = "", trailing: Any = ()) -> NoReturn:
-        self.aborted = (code, details, trailing)
-        raise AbortedError(details)
-
-
-def as_grpc(context: FakeContext) -> Any:
-    return context
-
-
-class RecordedComplaints:
-    def __init__(self) -> None:
-        self.recorded: list[AcceptedComplaint] = []
-
-    async def record(self, accepted: AcceptedComplaint) -> None:
-        self.recorded.append(accepted)
-
-
-class UnavailableComplaints:
-    async def record(self, accepted: AcceptedComplaint) -> None:
-        raise ConnectionError("broker down")
-
-
-async def test_submit_complaint_answers_with_the_id_and_classification() -> None:
-    recorded = RecordedComplaints()
-    servicer = IntakeServicer(Intake(recorded, clock=lambda: NOW))
-
-    response = await servicer.SubmitComplaint(a_request(), as_grpc(FakeContext()))
-
-    assert response.complaint_id == recorded.recorded[0].complaint_id
-    assert response.category == "fraud"
-    assert response.regime == "uk-psd2-emoney"
-
-
-async def test_submit_complaint_aborts_with_the_bad_request_in_trailing_metadata() -> None:
-    recorded = RecordedComplaints()
-    servicer = IntakeServicer(Intake(recorded, clock=lambda: NOW))
-    context = FakeContext()
-
-    with pytest.raises(AbortedError):
-        await servicer.SubmitComplaint(a_request(channel=pb.CHANNEL_UNSPECIFIED), as_grpc(context))
-
-    assert context.aborted is not None
-    code, _, trailing = context.aborted
-    assert code == grpc.StatusCode.INVALID_ARGUMENT
-    [raw] = [value for key, value in trailing if key == STATUS_DETAILS_KEY]
-    assert [f for f, _ in bad_request_of(status_pb2.Status.FromString(raw))] == ["channel"]
-    assert recorded.recorded == []
-
-
-async def test_submit_complaint_asks_the_caller_to_retry_when_it_could_not_be_recorded() -> None:
-    servicer = IntakeServicer(Intake(UnavailableComplaints(), clock=lambda: NOW))
-    context = FakeContext()
-
-    with pytest.raises(AbortedError):
-        await servicer.SubmitComplaint(a_request(), as_grpc(context))
-
-    assert context.aborted is not None
-    code, details, _ = context.aborted
-    assert code == grpc.StatusCode.UNAVAILABLE
-    assert "retry" in details

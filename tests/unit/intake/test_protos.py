@@ -13,8 +13,9 @@ from kintsugi.events.v1 import complaint_pb2 as pb
 from services.intake.adapters.protos import events_for, response_for, submission_from_request
 from services.intake.domain.classification import classify
 from services.intake.domain.submission import validate
-from services.intake.service import AcceptedComplaint, complaint_id_for
-from tests.unit.intake.factories import NOW, RECEIVED_AT, a_customer, a_request, a_submission
+from services.intake.records import AcceptedComplaint
+from services.intake.service import complaint_id_for
+from tests.unit.intake.factories import NOW, RECEIVED_AT, RULES, a_customer, a_request, a_submission
 
 
 def accepted_complaint(accepted_at: datetime = NOW, **changes: Any) -> AcceptedComplaint:
@@ -40,7 +41,7 @@ class TestSubmissionFromRequest:
         assert submission.customer == a_customer(preferred_language="cy", declared_vulnerable=True)
 
     def test_a_well_formed_request_passes_validation(self) -> None:
-        assert validate(submission_from_request(a_request()), NOW) == []
+        assert validate(submission_from_request(a_request()), NOW, RULES) == []
 
     def test_free_text_is_kept_exactly_as_the_customer_wrote_it(self) -> None:
         request = a_request(subject="  Card declined  ", description="Line one\n  Line two\n")
@@ -67,7 +68,7 @@ class TestSubmissionFromRequest:
     def test_an_unspecified_channel_is_rejected_by_validation(self) -> None:
         submission = submission_from_request(a_request(channel=pb.CHANNEL_UNSPECIFIED))
 
-        assert [v.field for v in validate(submission, NOW)] == ["channel"]
+        assert [v.field for v in validate(submission, NOW, RULES)] == ["channel"]
 
     def test_receipt_time_is_a_timezone_aware_utc_instant(self) -> None:
         received_at = submission_from_request(a_request()).received_at
@@ -82,7 +83,7 @@ class TestSubmissionFromRequest:
         submission = submission_from_request(request)
 
         assert submission.received_at is None
-        assert [v.field for v in validate(submission, NOW)] == ["received_at"]
+        assert [v.field for v in validate(submission, NOW, RULES)] == ["received_at"]
 
     def test_upstream_attributes_are_carried_over(self) -> None:
         assert submission_from_request(a_request()).attributes == {"crm_queue": "retail"}

@@ -14,11 +14,11 @@ from services.intake.domain.submission import (
     Submission,
     validate,
 )
-from tests.unit.intake.factories import NOW, a_customer, a_submission
+from tests.unit.intake.factories import NOW, RULES, a_customer, a_submission
 
 
 def violations_of(submission: Submission) -> list[FieldViolation]:
-    return validate(submission, NOW)
+    return validate(submission, NOW, RULES)
 
 
 def test_a_complete_submission_breaks_no_rule() -> None:
@@ -180,11 +180,20 @@ def test_every_broken_rule_is_reported_at_once_not_one_per_attempt() -> None:
     ]
 
 
-@pytest.mark.parametrize(
-    "jurisdiction", ["GB", "US", "AU-NSW", "GB-ENG", "GB-SCT", "US-CA", "AU-ACT"]
-)
-def test_countries_and_subdivisions_are_accepted(jurisdiction: str) -> None:
+@pytest.mark.parametrize("jurisdiction", sorted(RULES.jurisdictions))
+def test_every_jurisdiction_the_sla_has_a_calendar_for_is_accepted(jurisdiction: str) -> None:
     assert violations_of(a_submission(jurisdiction=jurisdiction)) == []
+
+
+@pytest.mark.parametrize("jurisdiction", ["GB", "US-CA", "FR", "AU"])
+def test_a_well_formed_jurisdiction_without_a_calendar_is_refused_naming_the_known_ones(
+    jurisdiction: str,
+) -> None:
+    [violation] = violations_of(a_submission(jurisdiction=jurisdiction))
+
+    assert violation.field == "jurisdiction"
+    assert "business calendar" in violation.rule
+    assert "GB-ENG" in violation.rule and "AU-NSW" in violation.rule
 
 
 def test_a_description_of_exactly_the_maximum_length_is_accepted() -> None:

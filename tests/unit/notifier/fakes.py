@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from kintsugi.common.ids import Cause
 from services.notifier.domain.case import Case
 from services.notifier.domain.messages import ComposedMessage
-from services.notifier.service import Delivery
+from services.notifier.domain.retry import DeliveryFailure
+from services.notifier.service import Delivery, Failure
 
 COMPLAINT_ID = "5f0c6a8e-2b1d-5e7a-9c3f-1a2b3c4d5e6f"
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def a_case(**changes: Any) -> Case:
@@ -26,6 +30,17 @@ def a_case(**changes: Any) -> Case:
     return replace(case, **changes)
 
 
+class FakeClock:
+    def __init__(self, now: datetime = START) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
 class InMemoryCases:
     def __init__(self, *cases: Case) -> None:
         self.by_complaint = {c.complaint_id: c for c in cases}
@@ -33,6 +48,9 @@ class InMemoryCases:
 
     def get(self, complaint_id: str) -> Case | None:
         return self.by_complaint.get(complaint_id)
+
+    def all(self) -> Iterable[Case]:
+        return list(self.by_complaint.values())
 
     async def save(self, case: Case) -> None:
         self.saved.append(case)
@@ -43,42 +61,39 @@ class InMemoryCases:
 
 
 @dataclass(frozen=True, slots=True)
-class SentEmail:
-    to: str
+class Sent:
+    recipient: str
     message: ComposedMessage
     notification_id: str
     complaint_id: str
 
 
-class FakeEmail:
-    """``EmailSender`` that records each message, or raises ``failure`` if one is set."""
+class FakeSender:
+    """A channel's provider that records each message, or raises the next queued failure."""
 
-    def __init__(self, failure: Exception | None = None) -> None:
-        self.sent: list[SentEmail] = []
+    def __init__(self, channel: str = "email", *failures: DeliveryFailure) -> None:
+        self.channel = channel
+        self.sent: list[Sent] = []
         self.attempts = 0
-        self.failure = failure
+        self.failures = list(failures)
+        self.always: DeliveryFailure | None = None
 
-    def message_id_for(self, notification_id: str) -> str:
+    def destination(self, recipient: str) -> str:
+        return f"{self.channel}-provider"
+
+    def provider_message_id(self, notification_id: str) -> str:
         return f"<{notification_id}@kintsugi.test>"
 
     async def send(
-        self, *, to: str, message: ComposedMessage, notification_id: str, complaint_id: str
+        self, *, recipient: str, message: ComposedMessage, notification_id: str, complaint_id: str
     ) -> str:
         self.attempts += 1
-        if self.failure is not None:
-            raise self.failure
-        self.sent.append(SentEmail(to, message, notification_id, complaint_id))
-        return self.message_id_for(notification_id)
-
-
-@dataclass(frozen=True, slots=True)
-class Failed:
-    complaint_id: str
-    notification_id: str
-    purpose: str
-    channel: str
-    reason: str
-    cause: Cause
+        if self.always is not None:
+            raise self.always
+        if self.failures:
+            raise self.failures.pop(0)
+        self.sent.append(Sent(recipient, message, notification_id, complaint_id))
+        return self.provider_message_id(notification_id)
 
 
 class RecordedNotifications:
@@ -86,20 +101,14 @@ class RecordedNotifications:
 
     def __init__(self) -> None:
         self.announced_sent: list[tuple[str, Delivery, Cause]] = []
-        self.announced_failed: list[Failed] = []
+        self.announced_failed: list[tuple[str, Failure, Cause]] = []
 
     async def sent(self, complaint_id: str, delivery: Delivery, cause: Cause) -> None:
         self.announced_sent.append((complaint_id, delivery, cause))
 
-    async def failed(
-        self,
-        complaint_id: str,
-        notification_id: str,
-        purpose: str,
-        channel: str,
-        reason: str,
-        cause: Cause,
-    ) -> None:
-        self.announced_failed.append(
-            Failed(complaint_id, notification_id, purpose, channel, reason, cause)
-        )
+    async def failed(self, complaint_id: str, failure: Failure, cause: Cause) -> None:
+        self.announced_failed.append((complaint_id, failure, cause))
+
+    @property
+    def failures(self) -> list[Failure]:
+        return [f for _, f, _ in self.announced_failed]

@@ -1,21 +1,29 @@
-"""Notifier.acknowledge: each complaint is acknowledged once, on its channel, or says why not."""
+"""Notifier: each trigger's messages go out once, on the customer's channel, or say why not;
+failures wait durably and go out on their own schedule; a dead channel hands over."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
+
 import pytest
 
-from kintsugi.common.ids import Cause
+from kintsugi.common.ids import Cause, derived_id
+from services.notifier.domain.breaker import CircuitBreakers
+from services.notifier.domain.case import FAILED, PENDING, SENT
 from services.notifier.domain.messages import MessageComposer
-from services.notifier.service import (
-    ACKNOWLEDGEMENT,
-    Delivery,
-    DeliveryRejected,
-    Notifier,
-    UnknownComplaint,
+from services.notifier.domain.planner import (
+    ClockInfo,
+    DeadlineWarning,
+    Resolved,
+    UpdateDue,
 )
+from services.notifier.domain.retry import permanent, smtp_failure, transient
+from services.notifier.service import ACKNOWLEDGEMENT, Delivery, Notifier, UnknownComplaint
 from tests.unit.notifier.fakes import (
     COMPLAINT_ID,
-    FakeEmail,
+    FakeClock,
+    FakeSender,
     InMemoryCases,
     RecordedNotifications,
     a_case,
@@ -23,240 +31,335 @@ from tests.unit.notifier.fakes import (
 
 CAUSE = Cause(event_id="assigned-1", correlation_id="received-1")
 COMPOSER = MessageComposer("Kintsugi Financial")
+CADENCE = ClockInfo("int-progress-high", "progress_update", 0, False)
+FINAL_8WK = ClockInfo("fca-final-8wk", "final_response", 0, True)
+
+
+class World:
+    def __init__(self, *cases: object, channels: tuple[str, ...] = ("email", "sms")) -> None:
+        self.cases = InMemoryCases(*cases)  # type: ignore[arg-type]
+        self.clock = FakeClock()
+        self.senders = {c: FakeSender(c) for c in channels}
+        self.events = RecordedNotifications()
+        self.notifier = Notifier(
+            self.cases,
+            self.senders,
+            self.events,
+            COMPOSER,
+            self.clock,
+            breakers=CircuitBreakers(failure_threshold=3, cooldown=timedelta(seconds=30)),
+        )
+
+    @property
+    def email(self) -> FakeSender:
+        return self.senders["email"]
+
+    @property
+    def sms(self) -> FakeSender:
+        return self.senders["sms"]
+
+    def restarted(self) -> Notifier:
+        """A new process over the same durable state."""
+        notifier = Notifier(self.cases, self.senders, self.events, COMPOSER, self.clock)
+        notifier.reindex()
+        return notifier
 
 
 @pytest.fixture
-def cases() -> InMemoryCases:
-    return InMemoryCases(a_case())
+def world() -> World:
+    return World(a_case())
 
 
-@pytest.fixture
-def email() -> FakeEmail:
-    return FakeEmail()
-
-
-@pytest.fixture
-def events() -> RecordedNotifications:
-    return RecordedNotifications()
-
-
-@pytest.fixture
-def notifier(cases: InMemoryCases, email: FakeEmail, events: RecordedNotifications) -> Notifier:
-    return Notifier(cases, email, events, COMPOSER)
-
-
-async def acknowledge(notifier: Notifier, handler: str = "Mei Chen") -> Delivery | None:
+async def acknowledge(notifier: Notifier, handler: str = "Mei Chen") -> list[Delivery]:
     return await notifier.acknowledge(COMPLAINT_ID, handler, "Fraud Response", CAUSE)
 
 
 async def test_the_customer_gets_one_acknowledgement_email_signed_by_their_handler(
-    notifier: Notifier, email: FakeEmail, events: RecordedNotifications
+    world: World,
 ) -> None:
-    delivery = await acknowledge(notifier)
+    [delivery] = await acknowledge(world.notifier)
 
-    [sent] = email.sent
-    assert sent.to == "jane.doe@example.com"
-    assert sent.complaint_id == COMPLAINT_ID
+    [sent] = world.email.sent
+    assert sent.recipient == "jane.doe@example.com"
     assert sent.message.signed_by == "Mei Chen"
     assert "within 8 weeks" in sent.message.body
-    assert events.announced_sent == [(COMPLAINT_ID, delivery, CAUSE)]
-    assert events.announced_failed == []
+    assert delivery.purpose == ACKNOWLEDGEMENT and delivery.channel == "email"
+    assert delivery.provider_message_id == world.email.provider_message_id(sent.notification_id)
+    assert world.events.announced_sent == [(COMPLAINT_ID, delivery, CAUSE)]
+    assert world.events.announced_failed == []
 
 
-async def test_the_delivery_records_what_went_where_and_the_providers_message_id(
-    notifier: Notifier, email: FakeEmail
+async def test_a_replayed_assignment_sends_nothing_new_but_announces_sent_again(
+    world: World,
 ) -> None:
-    delivery = await acknowledge(notifier)
+    first = await acknowledge(world.notifier)
+    again = await acknowledge(world.notifier, handler="Someone Else")
 
-    assert delivery is not None
-    assert delivery.purpose == ACKNOWLEDGEMENT
-    assert delivery.channel == "email"
-    assert delivery.recipient == "jane.doe@example.com"
-    assert delivery.signed_by == "Mei Chen"
-    assert delivery.notification_id == email.sent[0].notification_id
-    assert delivery.provider_message_id == email.message_id_for(delivery.notification_id)
+    assert len(world.email.sent) == 1
+    assert again == first
+    assert len(world.events.announced_sent) == 2  # same derived event id: one on the timeline
 
 
-async def test_the_handler_is_remembered_and_the_send_recorded_on_the_case(
-    notifier: Notifier, cases: InMemoryCases
+async def test_a_restarted_notifier_over_the_same_state_does_not_email_again(
+    world: World,
 ) -> None:
-    delivery = await acknowledge(notifier)
+    await acknowledge(world.notifier)
+    await acknowledge(world.restarted())
 
-    case = cases.get(COMPLAINT_ID)
-    assert case is not None and delivery is not None
-    assert (case.handler_name, case.team_name) == ("Mei Chen", "Fraud Response")
-    assert case.outcome(delivery.notification_id) == "sent"
+    assert len(world.email.sent) == 1
 
 
-async def test_a_second_acknowledge_does_not_email_again_but_re_announces_sent(
-    notifier: Notifier, email: FakeEmail, events: RecordedNotifications
+async def test_the_acknowledgement_id_is_the_one_older_versions_recorded(world: World) -> None:
+    legacy_id = derived_id(COMPLAINT_ID, "notification", "acknowledgement")
+    world.cases.by_complaint[COMPLAINT_ID] = a_case().with_outcome(legacy_id, "sent")
+
+    [delivery] = await acknowledge(world.notifier)
+
+    assert world.email.sent == []
+    assert delivery.notification_id == legacy_id
+
+
+async def test_an_sms_complaint_is_answered_by_sms() -> None:
+    world = World(a_case(channel="sms"))
+    await acknowledge(world.notifier)
+
+    assert world.email.sent == []
+    [sent] = world.sms.sent
+    assert sent.recipient == "+447700900123"
+    assert len(sent.message.body) <= 459
+
+
+async def test_a_phone_complaint_gets_a_written_acknowledgement_by_email() -> None:
+    world = World(a_case(channel="phone"))
+    await acknowledge(world.notifier)
+
+    assert len(world.email.sent) == 1
+
+
+async def test_a_transient_failure_is_kept_pending_and_announced_once_with_its_retry_time(
+    world: World,
 ) -> None:
-    first = await acknowledge(notifier)
-    second = await acknowledge(notifier)
+    world.email.failures.append(smtp_failure(451, "greylisted, try later", "RCPT"))
 
-    assert len(email.sent) == 1
-    assert second == first
-    assert [d for _, d, _ in events.announced_sent] == [first, first]
+    assert await acknowledge(world.notifier) == []
+
+    entry = world.cases.get(COMPLAINT_ID).pending()  # type: ignore[union-attr]
+    [(_nid, pending)] = entry.items()
+    assert pending.status == PENDING and pending.attempts == 1
+    [failure] = world.events.failures
+    assert "451" in failure.reason and "RCPT" in failure.reason
+    assert failure.next_attempt_at == pending.due_at
+    assert failure.next_attempt_at is not None and failure.next_attempt_at > world.clock.now
+    assert world.notifier.pending == {COMPLAINT_ID: pending.due_at}
 
 
-async def test_a_restarted_notifier_with_the_same_store_does_not_email_again(
-    cases: InMemoryCases, events: RecordedNotifications
+async def test_a_pending_message_goes_out_when_its_time_comes_without_new_events(
+    world: World,
 ) -> None:
-    before, after = FakeEmail(), FakeEmail()
-    await acknowledge(Notifier(cases, before, events, COMPOSER))
+    world.email.failures.append(transient("connection refused"))
+    await acknowledge(world.notifier)
 
-    await acknowledge(Notifier(cases, after, events, COMPOSER))
+    assert await world.notifier.retry_due() == 0  # not yet
+    world.clock.advance(minutes=1)
+    assert await world.notifier.retry_due() == 1
 
-    assert (len(before.sent), len(after.sent)) == (1, 0)
-    assert len(events.announced_sent) == 2
+    assert len(world.email.sent) == 1
+    assert world.notifier.pending == {}
+    [(_, _delivery, cause)] = world.events.announced_sent
+    assert cause == CAUSE  # the retry answers the event that asked for the message
 
 
-async def test_a_later_reassignment_does_not_change_who_signed_the_acknowledgement(
-    notifier: Notifier, events: RecordedNotifications
+async def test_a_pending_message_survives_a_restart_and_goes_out_once(world: World) -> None:
+    world.email.failures.append(transient("connection refused"))
+    await acknowledge(world.notifier)
+
+    restarted = world.restarted()
+    world.clock.advance(minutes=1)
+    await restarted.retry_due()
+    await acknowledge(restarted)  # the assignment replayed as well
+
+    assert len(world.email.sent) == 1
+
+
+async def test_a_replayed_trigger_does_not_jump_a_pending_messages_queue(world: World) -> None:
+    world.email.failures.append(transient("connection refused"))
+    await acknowledge(world.notifier)
+    await acknowledge(world.notifier)
+
+    assert world.email.attempts == 1
+
+
+async def test_retries_stop_at_the_horizon_and_the_timeline_hears_it_was_given_up(
+    world: World,
 ) -> None:
-    await acknowledge(notifier, handler="Mei Chen")
-    await acknowledge(notifier, handler="Oliver Smith")
+    world.email.always = transient("connection refused")
+    await acknowledge(world.notifier)
+    started = world.clock.now
+    while world.notifier.pending:
+        world.clock.advance(minutes=1)
+        await world.notifier.retry_due()
 
-    assert [d.signed_by for _, d, _ in events.announced_sent] == ["Mei Chen", "Mei Chen"]
+    case = world.cases.get(COMPLAINT_ID)
+    assert case is not None
+    [entry] = case.ledger.values()
+    assert entry.status == FAILED
+    final = world.events.failures[-1]
+    assert final.next_attempt_at is None
+    assert timedelta(hours=23) <= world.clock.now - started <= timedelta(hours=24, minutes=1)
+    assert 1 < len(world.events.failures) < 10  # the first delay and the end, not every retry
+    assert world.notifier.pending == {}
 
 
-async def test_a_web_form_complaint_is_acknowledged_by_email(
-    cases: InMemoryCases, email: FakeEmail, events: RecordedNotifications
+async def test_a_bounced_email_falls_back_to_sms_and_the_timeline_says_so(world: World) -> None:
+    world.email.failures.append(smtp_failure(550, "no such user", "RCPT"))
+
+    [delivery] = await acknowledge(world.notifier)
+
+    assert delivery.channel == "sms"
+    assert len(world.sms.sent) == 1
+    [failure] = world.events.failures
+    assert failure.channel == "email" and failure.fallback_channel == "sms"
+    assert failure.next_attempt_at is None
+
+
+async def test_a_permanent_failure_with_no_fallback_is_given_up_and_never_retried() -> None:
+    world = World(a_case(phone=""), channels=("email",))
+    world.email.failures.append(permanent("SMTP 550 at RCPT: no such user"))
+
+    assert await acknowledge(world.notifier) == []
+    await acknowledge(world.notifier)
+    world.clock.advance(hours=1)
+    await world.notifier.retry_due()
+
+    assert world.email.attempts == 1
+    [failure] = world.events.failures
+    assert failure.fallback_channel == "" and failure.next_attempt_at is None
+
+
+async def test_a_channel_without_a_sender_and_no_fallback_is_reported_not_dropped() -> None:
+    world = World(a_case(channel="letter"), channels=("email",))
+
+    await acknowledge(world.notifier)
+
+    [failure] = world.events.failures
+    assert "no channel left" in failure.reason
+
+
+async def test_an_open_circuit_defers_deliveries_without_trying_the_provider() -> None:
+    cases = [a_case(complaint_id=f"c-{n}", channel="email") for n in range(6)]
+    world = World(*cases, channels=("email",))
+    world.email.always = transient("timed out")
+    for case in cases:
+        await world.notifier.acknowledge(case.complaint_id, "Mei", "T", CAUSE)
+
+    assert world.email.attempts == 3  # the threshold; the other three never waited on it
+    assert len(world.notifier.pending) == 6
+    assert not world.notifier.breakers.healthy("email-provider", world.clock.now)
+
+    world.email.always = None
+    world.clock.advance(minutes=15)
+    await world.notifier.retry_due()
+    assert {s.complaint_id for s in world.email.sent} == {c.complaint_id for c in cases}
+    assert world.notifier.breakers.healthy("email-provider", world.clock.now)
+
+
+async def test_a_progress_update_goes_out_once_per_cadence_cycle(world: World) -> None:
+    await acknowledge(world.notifier)
+    due = UpdateDue(CADENCE, world.clock.now + timedelta(hours=4), world.clock.now)
+
+    await world.notifier.handle(COMPLAINT_ID, due, Cause("due-1", "c"))
+    await world.notifier.handle(COMPLAINT_ID, due, Cause("due-1", "c"))
+    next_cycle = replace(due, clock=replace(CADENCE, cycle=1))
+    await world.notifier.handle(COMPLAINT_ID, next_cycle, Cause("due-2", "c"))
+
+    purposes = [s.message.subject for s in world.email.sent]
+    assert len(purposes) == 3
+    assert sum("update" in p for p in purposes) == 2
+
+
+async def test_warnings_and_the_update_lead_on_one_deadline_give_one_holding_response(
+    world: World,
 ) -> None:
-    await cases.save(a_case(channel="web_form"))
+    await acknowledge(world.notifier)
+    due_at = world.clock.now + timedelta(days=7)
+    for trigger in (
+        DeadlineWarning(FINAL_8WK, 50, due_at),  # too early for a delay notice
+        UpdateDue(FINAL_8WK, due_at, world.clock.now),
+        DeadlineWarning(FINAL_8WK, 75, due_at),
+        DeadlineWarning(FINAL_8WK, 90, due_at),
+    ):
+        await world.notifier.handle(COMPLAINT_ID, trigger, Cause("w", "c"))
 
-    await acknowledge(Notifier(cases, email, events, COMPOSER))
+    holding = [s for s in world.email.sent if "answer yet" in s.message.subject]
+    assert len(holding) == 1
+    assert "Financial Ombudsman" in holding[0].message.body
 
-    assert [s.to for s in email.sent] == ["jane.doe@example.com"]
 
-
-@pytest.mark.parametrize(
-    "channel", ["letter", "phone", "sms", "chat", "social_public", "social_private", "branch"]
-)
-async def test_a_channel_without_a_sender_is_reported_failed_with_the_reason_not_emailed(
-    cases: InMemoryCases, email: FakeEmail, events: RecordedNotifications, channel: str
+async def test_after_resolution_no_delay_notice_or_progress_update_follows(
+    world: World,
 ) -> None:
-    await cases.save(a_case(channel=channel))
-
-    delivery = await acknowledge(Notifier(cases, email, events, COMPOSER))
-
-    assert delivery is None
-    assert email.attempts == 0
-    assert events.announced_sent == []
-    [failed] = events.announced_failed
-    assert (failed.complaint_id, failed.purpose, failed.channel) == (
-        COMPLAINT_ID,
-        ACKNOWLEDGEMENT,
-        channel,
+    await acknowledge(world.notifier)
+    await world.notifier.handle(
+        COMPLAINT_ID, Resolved("activity-9", world.clock.now), Cause("activity-9", "c")
     )
-    assert failed.reason == f"no sender for channel '{channel}' yet"
-    assert failed.cause == CAUSE
+    await world.notifier.handle(
+        COMPLAINT_ID, DeadlineWarning(FINAL_8WK, 90, world.clock.now), Cause("w", "c")
+    )
+    await world.notifier.handle(
+        COMPLAINT_ID, UpdateDue(CADENCE, world.clock.now, world.clock.now), Cause("u", "c")
+    )
+
+    subjects = [s.message.subject for s in world.email.sent]
+    assert len(subjects) == 2
+    assert "Our response" in subjects[1]
+    assert "six months" in world.email.sent[1].message.body
 
 
-async def test_a_rejected_email_is_reported_failed_with_the_providers_reason(
-    cases: InMemoryCases, events: RecordedNotifications
+async def test_a_public_complaint_gets_a_public_reply_without_personal_data_and_a_private_one() -> (
+    None
+):
+    world = World(
+        a_case(channel="social_public", social_handle="@jane_d", customer_name="Jane Doe"),
+        channels=("email", "social_public", "social_private"),
+    )
+
+    deliveries = await acknowledge(world.notifier)
+
+    assert [d.channel for d in deliveries] == ["social_public", "social_private"]
+    [public] = world.senders["social_public"].sent
+    assert "Jane" not in public.message.body and "Doe" not in public.message.body
+    assert COMPLAINT_ID.replace("-", "")[:10].upper() not in public.message.body
+    [private] = world.senders["social_private"].sent
+    assert "Jane Doe" in private.message.body
+
+
+async def test_acknowledging_a_complaint_never_received_is_an_unknown_complaint() -> None:
+    world = World()
+    with pytest.raises(UnknownComplaint, match=COMPLAINT_ID):
+        await acknowledge(world.notifier)
+
+
+async def test_the_regime_noted_after_receipt_decides_the_promise(world: World) -> None:
+    await world.notifier.note_classification(COMPLAINT_ID, "uk-psd2-emoney", "")
+    await acknowledge(world.notifier)
+
+    assert "15 business days" in world.email.sent[0].message.body
+    assert "35 business days" in world.email.sent[0].message.body
+
+
+async def test_remember_keeps_the_first_case_seen_for_a_complaint(world: World) -> None:
+    await world.notifier.remember(a_case(customer_name="Someone Else"))
+
+    assert world.cases.get(COMPLAINT_ID) == a_case()
+
+
+async def test_a_sent_message_is_recorded_in_the_ledger_with_the_providers_id(
+    world: World,
 ) -> None:
-    email = FakeEmail(failure=DeliveryRejected("550 mailbox unavailable"))
+    await acknowledge(world.notifier)
 
-    delivery = await acknowledge(Notifier(cases, email, events, COMPOSER))
-
-    assert delivery is None
-    [failed] = events.announced_failed
-    assert (failed.channel, failed.reason) == ("email", "550 mailbox unavailable")
-    assert events.announced_sent == []
-    case = cases.get(COMPLAINT_ID)
-    assert case is not None and case.outcome(failed.notification_id) == "rejected"
-
-
-async def test_a_rejected_email_is_not_retried(
-    cases: InMemoryCases, events: RecordedNotifications
-) -> None:
-    email = FakeEmail(failure=DeliveryRejected("550 mailbox unavailable"))
-    notifier = Notifier(cases, email, events, COMPOSER)
-    await acknowledge(notifier)
-
-    email.failure = None  # even if the mailbox would now accept it
-    again = await acknowledge(notifier)
-
-    assert again is None
-    assert email.attempts == 1
-    assert email.sent == []
-    assert len(events.announced_failed) == 1
-    assert events.announced_sent == []
-
-
-async def test_a_transient_send_failure_is_raised_and_a_retry_then_sends(
-    cases: InMemoryCases, events: RecordedNotifications
-) -> None:
-    email = FakeEmail(failure=ConnectionError("smtp timeout"))
-    notifier = Notifier(cases, email, events, COMPOSER)
-
-    with pytest.raises(ConnectionError):
-        await acknowledge(notifier)
-    assert events.announced_sent == []
-    assert events.announced_failed == []
-
-    email.failure = None
-    delivery = await acknowledge(notifier)
-
-    assert delivery is not None
-    assert len(email.sent) == 1
-
-
-async def test_acknowledging_a_complaint_never_received_is_an_unknown_complaint(
-    email: FakeEmail, events: RecordedNotifications
-) -> None:
-    notifier = Notifier(InMemoryCases(), email, events, COMPOSER)
-
-    with pytest.raises(UnknownComplaint, match="no-such-complaint"):
-        await notifier.acknowledge("no-such-complaint", "Mei Chen", "Fraud Response", CAUSE)
-
-    assert email.attempts == 0
-    assert events.announced_sent == []
-    assert events.announced_failed == []
-
-
-async def test_the_notification_id_is_the_same_however_often_and_wherever_it_is_computed(
-    cases: InMemoryCases, events: RecordedNotifications
-) -> None:
-    other_cases = InMemoryCases(a_case())
-    first = await acknowledge(Notifier(cases, FakeEmail(), events, COMPOSER))
-    elsewhere = await acknowledge(Notifier(other_cases, FakeEmail(), events, COMPOSER))
-
-    assert first is not None and elsewhere is not None
-    assert first.notification_id == elsewhere.notification_id
-
-
-async def test_remember_keeps_the_first_case_seen_for_a_complaint(
-    notifier: Notifier, cases: InMemoryCases
-) -> None:
-    await notifier.remember(a_case(customer_name="Someone Else"))
-
-    case = cases.get(COMPLAINT_ID)
-    assert case is not None and case.customer_name == "Jane Doe"
-
-
-async def test_remember_stores_a_new_complaint(notifier: Notifier, cases: InMemoryCases) -> None:
-    await notifier.remember(a_case(complaint_id="new-complaint"))
-
-    assert cases.get("new-complaint") is not None
-
-
-async def test_the_regime_noted_after_receipt_decides_the_promise_in_the_acknowledgement(
-    email: FakeEmail, events: RecordedNotifications
-) -> None:
-    notifier = Notifier(InMemoryCases(), email, events, COMPOSER)
-    await notifier.remember(a_case(regime=""))
-
-    await notifier.note_classification(COMPLAINT_ID, "uk-psd2-emoney", "fees")
-    await acknowledge(notifier)
-
-    assert "within 15 business days" in email.sent[0].message.body
-
-
-async def test_noting_the_regime_of_an_unknown_complaint_is_harmless(
-    notifier: Notifier, cases: InMemoryCases
-) -> None:
-    await notifier.note_classification("unknown", "us-cfpb", "fees")
-
-    assert cases.saved == []
+    case = world.cases.get(COMPLAINT_ID)
+    assert case is not None
+    [entry] = case.ledger.values()
+    assert entry.status == SENT and entry.channel == "email" and entry.attempts == 1
+    assert entry.provider_message_id.startswith("<")

@@ -45,12 +45,13 @@ def test_the_shipped_directory_loads_with_a_conduct_team_and_a_valid_default() -
 
 
 def test_the_shipped_directory_has_a_team_for_every_category_intake_produces() -> None:
-    from services.intake.domain.classification import CATEGORY_KEYWORDS
+    from services.intake.domain.classification_rules import default_rules
 
     directory = Directory.load(SHIPPED_DIRECTORY)
     owned = {c for t in directory.teams for c in t.categories}
 
-    assert {name for name, _ in CATEGORY_KEYWORDS} | {"general"} <= owned
+    rules = default_rules()
+    assert {*rules.category_order, rules.default_category} <= owned
 
 
 def test_a_valid_file_becomes_teams_of_handlers_with_their_skills(tmp_path: Path) -> None:

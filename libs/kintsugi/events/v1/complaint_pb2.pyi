@@ -88,6 +88,8 @@ class _StatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Status.ValueTy
     STATUS_RESOLVED: _Status.ValueType  # 4
     STATUS_CLOSED: _Status.ValueType  # 5
     STATUS_REOPENED: _Status.ValueType  # 6
+    STATUS_CUSTOMER_RESPONDED: _Status.ValueType  # 7
+    """The customer answered while the case was waiting on them: paused clocks resume."""
 
 class Status(_Status, metaclass=_StatusEnumTypeWrapper):
     """Where the complaint stands in its lifecycle."""
@@ -99,6 +101,8 @@ STATUS_WAITING_ON_CUSTOMER: Status.ValueType  # 3
 STATUS_RESOLVED: Status.ValueType  # 4
 STATUS_CLOSED: Status.ValueType  # 5
 STATUS_REOPENED: Status.ValueType  # 6
+STATUS_CUSTOMER_RESPONDED: Status.ValueType  # 7
+"""The customer answered while the case was waiting on them: paused clocks resume."""
 Global___Status: _TypeAlias = Status  # noqa: Y015
 
 class _AssignmentKind:
@@ -144,6 +148,30 @@ ACTIVITY_KIND_STAFF_MESSAGE: ActivityKind.ValueType  # 2
 ACTIVITY_KIND_STATUS_CHANGE: ActivityKind.ValueType  # 3
 ACTIVITY_KIND_NOTE: ActivityKind.ValueType  # 4
 Global___ActivityKind: _TypeAlias = ActivityKind  # noqa: Y015
+
+class _ResolutionOutcome:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _ResolutionOutcomeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ResolutionOutcome.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    RESOLUTION_OUTCOME_UNSPECIFIED: _ResolutionOutcome.ValueType  # 0
+    RESOLUTION_OUTCOME_UPHELD: _ResolutionOutcome.ValueType  # 1
+    RESOLUTION_OUTCOME_PARTIALLY_UPHELD: _ResolutionOutcome.ValueType  # 2
+    RESOLUTION_OUTCOME_NOT_UPHELD: _ResolutionOutcome.ValueType  # 3
+    RESOLUTION_OUTCOME_WITHDRAWN: _ResolutionOutcome.ValueType  # 4
+    """The customer withdrew the complaint."""
+
+class ResolutionOutcome(_ResolutionOutcome, metaclass=_ResolutionOutcomeEnumTypeWrapper):
+    """How a resolved complaint ended, as the firm reports it to the regulator."""
+
+RESOLUTION_OUTCOME_UNSPECIFIED: ResolutionOutcome.ValueType  # 0
+RESOLUTION_OUTCOME_UPHELD: ResolutionOutcome.ValueType  # 1
+RESOLUTION_OUTCOME_PARTIALLY_UPHELD: ResolutionOutcome.ValueType  # 2
+RESOLUTION_OUTCOME_NOT_UPHELD: ResolutionOutcome.ValueType  # 3
+RESOLUTION_OUTCOME_WITHDRAWN: ResolutionOutcome.ValueType  # 4
+"""The customer withdrew the complaint."""
+Global___ResolutionOutcome: _TypeAlias = ResolutionOutcome  # noqa: Y015
 
 @_typing.final
 class Customer(_message.Message):
@@ -480,7 +508,35 @@ class CallCustomerRequested(_message.Message):
 Global___CallCustomerRequested: _TypeAlias = CallCustomerRequested  # noqa: Y015
 
 @_typing.final
+class Money(_message.Message):
+    """An amount of money in minor units (pence, cents) of an ISO 4217 currency."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AMOUNT_MINOR_FIELD_NUMBER: _builtins.int
+    CURRENCY_FIELD_NUMBER: _builtins.int
+    amount_minor: _builtins.int
+    currency: _builtins.str
+    def __init__(
+        self,
+        *,
+        amount_minor: _builtins.int = ...,
+        currency: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "currency", b"currency"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Money: _TypeAlias = Money  # noqa: Y015
+
+@_typing.final
 class ActivityRecorded(_message.Message):
+    """Something that happened on a complaint in the upstream system: the customer wrote, a
+    handler replied, the case changed status, or someone left a note.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     KIND_FIELD_NUMBER: _builtins.int
@@ -489,13 +545,34 @@ class ActivityRecorded(_message.Message):
     BODY_FIELD_NUMBER: _builtins.int
     NEW_STATUS_FIELD_NUMBER: _builtins.int
     GOODWILL_FIELD_NUMBER: _builtins.int
+    SOURCE_SYSTEM_FIELD_NUMBER: _builtins.int
+    ACTIVITY_REFERENCE_FIELD_NUMBER: _builtins.int
+    ACTOR_NAME_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    REDRESS_FIELD_NUMBER: _builtins.int
     kind: Global___ActivityKind.ValueType
     actor_id: _builtins.str
+    """Who did it: the upstream system's id of the handler, or the customer id."""
     channel: Global___Channel.ValueType
+    """CUSTOMER_MESSAGE and STAFF_MESSAGE: the channel the message went over."""
     body: _builtins.str
+    """Free text (a message summary or a note); never logged."""
     new_status: Global___Status.ValueType
+    """STATUS_CHANGE: the status the case moved to."""
+    source_system: _builtins.str
+    """The upstream system and its own reference of this activity (the idempotency key)."""
+    activity_reference: _builtins.str
+    actor_name: _builtins.str
+    outcome: Global___ResolutionOutcome.ValueType
+    """STATUS_CHANGE to STATUS_RESOLVED: how it ended, and the redress paid for loss."""
     @_builtins.property
-    def goodwill(self) -> Global___GoodwillGesture: ...
+    def goodwill(self) -> Global___GoodwillGesture:
+        """STATUS_CHANGE to STATUS_RESOLVED: a goodwill gesture, if any (recorded, never a
+        substitute for an apology and a fix).
+        """
+
+    @_builtins.property
+    def redress(self) -> Global___Money: ...
     def __init__(
         self,
         *,
@@ -505,10 +582,15 @@ class ActivityRecorded(_message.Message):
         body: _builtins.str = ...,
         new_status: Global___Status.ValueType = ...,
         goodwill: Global___GoodwillGesture | None = ...,
+        source_system: _builtins.str = ...,
+        activity_reference: _builtins.str = ...,
+        actor_name: _builtins.str = ...,
+        outcome: Global___ResolutionOutcome.ValueType = ...,
+        redress: Global___Money | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["goodwill", b"goodwill"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["goodwill", b"goodwill", "redress", b"redress"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "body", b"body", "channel", b"channel", "goodwill", b"goodwill", "kind", b"kind", "new_status", b"new_status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activity_reference", b"activity_reference", "actor_id", b"actor_id", "actor_name", b"actor_name", "body", b"body", "channel", b"channel", "goodwill", b"goodwill", "kind", b"kind", "new_status", b"new_status", "outcome", b"outcome", "redress", b"redress", "source_system", b"source_system"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

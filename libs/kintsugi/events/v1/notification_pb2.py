@@ -22,22 +22,23 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from kintsugi.events.v1 import complaint_pb2 as kintsugi_dot_events_dot_v1_dot_complaint__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%kintsugi/events/v1/notification.proto\x12\x12kintsugi.events.v1\x1a\"kintsugi/events/v1/complaint.proto\"\xe2\x01\n\x15NotificationRequested\x12\x17\n\x0fnotification_id\x18\x01 \x01(\t\x12\x38\n\x07purpose\x18\x02 \x01(\x0e\x32\'.kintsugi.events.v1.NotificationPurpose\x12,\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x1b.kintsugi.events.v1.Channel\x12\x13\n\x0btemplate_id\x18\x04 \x01(\t\x12\x10\n\x08language\x18\x05 \x01(\t\x12!\n\x19requires_executive_review\x18\x06 \x01(\x08\"\xdd\x01\n\x10NotificationSent\x12\x17\n\x0fnotification_id\x18\x01 \x01(\t\x12\x38\n\x07purpose\x18\x02 \x01(\x0e\x32\'.kintsugi.events.v1.NotificationPurpose\x12,\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x1b.kintsugi.events.v1.Channel\x12\x18\n\x10recipient_masked\x18\x04 \x01(\t\x12\x1b\n\x13provider_message_id\x18\x05 \x01(\t\x12\x11\n\tsigned_by\x18\x06 \x01(\t\"\xc9\x01\n\x12NotificationFailed\x12\x17\n\x0fnotification_id\x18\x01 \x01(\t\x12\x38\n\x07purpose\x18\x02 \x01(\x0e\x32\'.kintsugi.events.v1.NotificationPurpose\x12,\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x1b.kintsugi.events.v1.Channel\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x11\n\tretryable\x18\x05 \x01(\x08\x12\x0f\n\x07\x61ttempt\x18\x06 \x01(\r*\xe8\x02\n\x13NotificationPurpose\x12$\n NOTIFICATION_PURPOSE_UNSPECIFIED\x10\x00\x12(\n$NOTIFICATION_PURPOSE_ACKNOWLEDGEMENT\x10\x01\x12(\n$NOTIFICATION_PURPOSE_PROGRESS_UPDATE\x10\x02\x12%\n!NOTIFICATION_PURPOSE_DELAY_NOTICE\x10\x03\x12)\n%NOTIFICATION_PURPOSE_HOLDING_RESPONSE\x10\x04\x12\'\n#NOTIFICATION_PURPOSE_FINAL_RESPONSE\x10\x05\x12+\n\'NOTIFICATION_PURPOSE_SUMMARY_RESOLUTION\x10\x06\x12/\n+NOTIFICATION_PURPOSE_PUBLIC_ACKNOWLEDGEMENT\x10\x07\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%kintsugi/events/v1/notification.proto\x12\x12kintsugi.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"kintsugi/events/v1/complaint.proto\"\xe2\x01\n\x15NotificationRequested\x12\x17\n\x0fnotification_id\x18\x01 \x01(\t\x12\x38\n\x07purpose\x18\x02 \x01(\x0e\x32\'.kintsugi.events.v1.NotificationPurpose\x12,\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x1b.kintsugi.events.v1.Channel\x12\x13\n\x0btemplate_id\x18\x04 \x01(\t\x12\x10\n\x08language\x18\x05 \x01(\t\x12!\n\x19requires_executive_review\x18\x06 \x01(\x08\"\xdd\x01\n\x10NotificationSent\x12\x17\n\x0fnotification_id\x18\x01 \x01(\t\x12\x38\n\x07purpose\x18\x02 \x01(\x0e\x32\'.kintsugi.events.v1.NotificationPurpose\x12,\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x1b.kintsugi.events.v1.Channel\x12\x18\n\x10recipient_masked\x18\x04 \x01(\t\x12\x1b\n\x13provider_message_id\x18\x05 \x01(\t\x12\x11\n\tsigned_by\x18\x06 \x01(\t\"\xb5\x02\n\x12NotificationFailed\x12\x17\n\x0fnotification_id\x18\x01 \x01(\t\x12\x38\n\x07purpose\x18\x02 \x01(\x0e\x32\'.kintsugi.events.v1.NotificationPurpose\x12,\n\x07\x63hannel\x18\x03 \x01(\x0e\x32\x1b.kintsugi.events.v1.Channel\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x11\n\tretryable\x18\x05 \x01(\x08\x12\x0f\n\x07\x61ttempt\x18\x06 \x01(\r\x12\x35\n\x10\x66\x61llback_channel\x18\x07 \x01(\x0e\x32\x1b.kintsugi.events.v1.Channel\x12\x33\n\x0fnext_attempt_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*\xe8\x02\n\x13NotificationPurpose\x12$\n NOTIFICATION_PURPOSE_UNSPECIFIED\x10\x00\x12(\n$NOTIFICATION_PURPOSE_ACKNOWLEDGEMENT\x10\x01\x12(\n$NOTIFICATION_PURPOSE_PROGRESS_UPDATE\x10\x02\x12%\n!NOTIFICATION_PURPOSE_DELAY_NOTICE\x10\x03\x12)\n%NOTIFICATION_PURPOSE_HOLDING_RESPONSE\x10\x04\x12\'\n#NOTIFICATION_PURPOSE_FINAL_RESPONSE\x10\x05\x12+\n\'NOTIFICATION_PURPOSE_SUMMARY_RESOLUTION\x10\x06\x12/\n+NOTIFICATION_PURPOSE_PUBLIC_ACKNOWLEDGEMENT\x10\x07\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kintsugi.events.v1.notification_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_NOTIFICATIONPURPOSE']._serialized_start=755
-  _globals['_NOTIFICATIONPURPOSE']._serialized_end=1115
-  _globals['_NOTIFICATIONREQUESTED']._serialized_start=98
-  _globals['_NOTIFICATIONREQUESTED']._serialized_end=324
-  _globals['_NOTIFICATIONSENT']._serialized_start=327
-  _globals['_NOTIFICATIONSENT']._serialized_end=548
-  _globals['_NOTIFICATIONFAILED']._serialized_start=551
-  _globals['_NOTIFICATIONFAILED']._serialized_end=752
+  _globals['_NOTIFICATIONPURPOSE']._serialized_start=896
+  _globals['_NOTIFICATIONPURPOSE']._serialized_end=1256
+  _globals['_NOTIFICATIONREQUESTED']._serialized_start=131
+  _globals['_NOTIFICATIONREQUESTED']._serialized_end=357
+  _globals['_NOTIFICATIONSENT']._serialized_start=360
+  _globals['_NOTIFICATIONSENT']._serialized_end=581
+  _globals['_NOTIFICATIONFAILED']._serialized_start=584
+  _globals['_NOTIFICATIONFAILED']._serialized_end=893
 # @@protoc_insertion_point(module_scope)

@@ -5,6 +5,7 @@ isort:skip_file
 
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from kintsugi.events.v1 import complaint_pb2 as _complaint_pb2
 import builtins as _builtins
@@ -128,12 +129,23 @@ class NotificationFailed(_message.Message):
     REASON_FIELD_NUMBER: _builtins.int
     RETRYABLE_FIELD_NUMBER: _builtins.int
     ATTEMPT_FIELD_NUMBER: _builtins.int
+    FALLBACK_CHANNEL_FIELD_NUMBER: _builtins.int
+    NEXT_ATTEMPT_AT_FIELD_NUMBER: _builtins.int
     notification_id: _builtins.str
     purpose: Global___NotificationPurpose.ValueType
     channel: _complaint_pb2.Channel.ValueType
     reason: _builtins.str
     retryable: _builtins.bool
+    """True while a later attempt is scheduled (next_attempt_at); false once the notifier
+    has given up on this channel and a person or the fallback channel must step in.
+    """
     attempt: _builtins.int
+    fallback_channel: _complaint_pb2.Channel.ValueType
+    """The channel the message goes out on next, after this one failed for good."""
+    @_builtins.property
+    def next_attempt_at(self) -> _timestamp_pb2.Timestamp:
+        """When the next attempt is due, for a retryable failure."""
+
     def __init__(
         self,
         *,
@@ -143,10 +155,12 @@ class NotificationFailed(_message.Message):
         reason: _builtins.str = ...,
         retryable: _builtins.bool = ...,
         attempt: _builtins.int = ...,
+        fallback_channel: _complaint_pb2.Channel.ValueType = ...,
+        next_attempt_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["next_attempt_at", b"next_attempt_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "channel", b"channel", "notification_id", b"notification_id", "purpose", b"purpose", "reason", b"reason", "retryable", b"retryable"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attempt", b"attempt", "channel", b"channel", "fallback_channel", b"fallback_channel", "next_attempt_at", b"next_attempt_at", "notification_id", b"notification_id", "purpose", b"purpose", "reason", b"reason", "retryable", b"retryable"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -24,9 +24,10 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from kintsugi.events.v1 import complaint_pb2 as kintsugi_dot_events_dot_v1_dot_complaint__pb2
+from kintsugi.events.v1 import envelope_pb2 as kintsugi_dot_events_dot_v1_dot_envelope__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fkintsugi/intake/v1/intake.proto\x12\x12kintsugi.intake.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"kintsugi/events/v1/complaint.proto\"\xa8\x03\n\x16SubmitComplaintRequest\x12\x15\n\rsource_system\x18\x01 \x01(\t\x12\x18\n\x10source_reference\x18\x02 \x01(\t\x12.\n\x08\x63ustomer\x18\x03 \x01(\x0b\x32\x1c.kintsugi.events.v1.Customer\x12,\n\x07\x63hannel\x18\x04 \x01(\x0e\x32\x1b.kintsugi.events.v1.Channel\x12\x0f\n\x07subject\x18\x05 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12\x0f\n\x07product\x18\x07 \x01(\t\x12\x14\n\x0cjurisdiction\x18\x08 \x01(\t\x12/\n\x0breceived_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12N\n\nattributes\x18\n \x03(\x0b\x32:.kintsugi.intake.v1.SubmitComplaintRequest.AttributesEntry\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xae\x01\n\x17SubmitComplaintResponse\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x02 \x01(\t\x12.\n\x08severity\x18\x03 \x01(\x0e\x32\x1c.kintsugi.events.v1.Severity\x12\x0e\n\x06regime\x18\x04 \x01(\t\x12+\n\x07reasons\x18\x05 \x03(\x0b\x32\x1a.kintsugi.events.v1.Reason2{\n\rIntakeService\x12j\n\x0fSubmitComplaint\x12*.kintsugi.intake.v1.SubmitComplaintRequest\x1a+.kintsugi.intake.v1.SubmitComplaintResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fkintsugi/intake/v1/intake.proto\x12\x12kintsugi.intake.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"kintsugi/events/v1/complaint.proto\x1a!kintsugi/events/v1/envelope.proto\"\xa8\x03\n\x16SubmitComplaintRequest\x12\x15\n\rsource_system\x18\x01 \x01(\t\x12\x18\n\x10source_reference\x18\x02 \x01(\t\x12.\n\x08\x63ustomer\x18\x03 \x01(\x0b\x32\x1c.kintsugi.events.v1.Customer\x12,\n\x07\x63hannel\x18\x04 \x01(\x0e\x32\x1b.kintsugi.events.v1.Channel\x12\x0f\n\x07subject\x18\x05 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12\x0f\n\x07product\x18\x07 \x01(\t\x12\x14\n\x0cjurisdiction\x18\x08 \x01(\t\x12/\n\x0breceived_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12N\n\nattributes\x18\n \x03(\x0b\x32:.kintsugi.intake.v1.SubmitComplaintRequest.AttributesEntry\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xae\x01\n\x17SubmitComplaintResponse\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x10\n\x08\x63\x61tegory\x18\x02 \x01(\t\x12.\n\x08severity\x18\x03 \x01(\x0e\x32\x1c.kintsugi.events.v1.Severity\x12\x0e\n\x06regime\x18\x04 \x01(\t\x12+\n\x07reasons\x18\x05 \x03(\x0b\x32\x1a.kintsugi.events.v1.Reason\"\xb2\x03\n\x15RecordActivityRequest\x12\x15\n\rsource_system\x18\x01 \x01(\t\x12\x18\n\x10source_reference\x18\x02 \x01(\t\x12\x1a\n\x12\x61\x63tivity_reference\x18\x03 \x01(\t\x12/\n\x0boccurred_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x61\x63tor_id\x18\x05 \x01(\t\x12\x12\n\nactor_name\x18\x06 \x01(\t\x12?\n\x10\x63ustomer_message\x18\n \x01(\x0b\x32#.kintsugi.intake.v1.CustomerMessageH\x00\x12;\n\x0estaff_response\x18\x0b \x01(\x0b\x32!.kintsugi.intake.v1.StaffResponseH\x00\x12\x39\n\rstatus_change\x18\x0c \x01(\x0b\x32 .kintsugi.intake.v1.StatusChangeH\x00\x12\x30\n\x04note\x18\r \x01(\x0b\x32 .kintsugi.intake.v1.InternalNoteH\x00\x42\n\n\x08\x61\x63tivity\"P\n\x0f\x43ustomerMessage\x12,\n\x07\x63hannel\x18\x01 \x01(\x0e\x32\x1b.kintsugi.events.v1.Channel\x12\x0f\n\x07summary\x18\x02 \x01(\t\"N\n\rStaffResponse\x12,\n\x07\x63hannel\x18\x01 \x01(\x0e\x32\x1b.kintsugi.events.v1.Channel\x12\x0f\n\x07summary\x18\x02 \x01(\t\"\xd9\x01\n\x0cStatusChange\x12.\n\nnew_status\x18\x01 \x01(\x0e\x32\x1a.kintsugi.events.v1.Status\x12\x36\n\x07outcome\x18\x02 \x01(\x0e\x32%.kintsugi.events.v1.ResolutionOutcome\x12*\n\x07redress\x18\x03 \x01(\x0b\x32\x19.kintsugi.events.v1.Money\x12\x35\n\x08goodwill\x18\x04 \x01(\x0b\x32#.kintsugi.events.v1.GoodwillGesture\"\x1c\n\x0cInternalNote\x12\x0c\n\x04text\x18\x01 \x01(\t\"C\n\x16RecordActivityResponse\x12\x14\n\x0c\x63omplaint_id\x18\x01 \x01(\t\x12\x13\n\x0b\x61\x63tivity_id\x18\x02 \x01(\t\"\x80\x01\n\x0cLedgerRecord\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\x13\n\x0b\x66ingerprint\x18\x02 \x01(\x0c\x12)\n\x06\x65vents\x18\x03 \x03(\x0b\x32\x19.kintsugi.events.v1.Event\x12\x10\n\x08response\x18\x04 \x01(\x0c\x12\x11\n\tpublished\x18\x05 \x01(\x08\x32\xe4\x01\n\rIntakeService\x12j\n\x0fSubmitComplaint\x12*.kintsugi.intake.v1.SubmitComplaintRequest\x1a+.kintsugi.intake.v1.SubmitComplaintResponse\x12g\n\x0eRecordActivity\x12).kintsugi.intake.v1.RecordActivityRequest\x1a*.kintsugi.intake.v1.RecordActivityResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,12 +36,26 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_SUBMITCOMPLAINTREQUEST_ATTRIBUTESENTRY']._loaded_options = None
   _globals['_SUBMITCOMPLAINTREQUEST_ATTRIBUTESENTRY']._serialized_options = b'8\001'
-  _globals['_SUBMITCOMPLAINTREQUEST']._serialized_start=125
-  _globals['_SUBMITCOMPLAINTREQUEST']._serialized_end=549
-  _globals['_SUBMITCOMPLAINTREQUEST_ATTRIBUTESENTRY']._serialized_start=500
-  _globals['_SUBMITCOMPLAINTREQUEST_ATTRIBUTESENTRY']._serialized_end=549
-  _globals['_SUBMITCOMPLAINTRESPONSE']._serialized_start=552
-  _globals['_SUBMITCOMPLAINTRESPONSE']._serialized_end=726
-  _globals['_INTAKESERVICE']._serialized_start=728
-  _globals['_INTAKESERVICE']._serialized_end=851
+  _globals['_SUBMITCOMPLAINTREQUEST']._serialized_start=160
+  _globals['_SUBMITCOMPLAINTREQUEST']._serialized_end=584
+  _globals['_SUBMITCOMPLAINTREQUEST_ATTRIBUTESENTRY']._serialized_start=535
+  _globals['_SUBMITCOMPLAINTREQUEST_ATTRIBUTESENTRY']._serialized_end=584
+  _globals['_SUBMITCOMPLAINTRESPONSE']._serialized_start=587
+  _globals['_SUBMITCOMPLAINTRESPONSE']._serialized_end=761
+  _globals['_RECORDACTIVITYREQUEST']._serialized_start=764
+  _globals['_RECORDACTIVITYREQUEST']._serialized_end=1198
+  _globals['_CUSTOMERMESSAGE']._serialized_start=1200
+  _globals['_CUSTOMERMESSAGE']._serialized_end=1280
+  _globals['_STAFFRESPONSE']._serialized_start=1282
+  _globals['_STAFFRESPONSE']._serialized_end=1360
+  _globals['_STATUSCHANGE']._serialized_start=1363
+  _globals['_STATUSCHANGE']._serialized_end=1580
+  _globals['_INTERNALNOTE']._serialized_start=1582
+  _globals['_INTERNALNOTE']._serialized_end=1610
+  _globals['_RECORDACTIVITYRESPONSE']._serialized_start=1612
+  _globals['_RECORDACTIVITYRESPONSE']._serialized_end=1679
+  _globals['_LEDGERRECORD']._serialized_start=1682
+  _globals['_LEDGERRECORD']._serialized_end=1810
+  _globals['_INTAKESERVICE']._serialized_start=1813
+  _globals['_INTAKESERVICE']._serialized_end=2041
 # @@protoc_insertion_point(module_scope)

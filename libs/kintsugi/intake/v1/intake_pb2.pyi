@@ -9,6 +9,7 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from kintsugi.events.v1 import complaint_pb2 as _complaint_pb2
+from kintsugi.events.v1 import envelope_pb2 as _envelope_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -120,3 +121,233 @@ class SubmitComplaintResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SubmitComplaintResponse: _TypeAlias = SubmitComplaintResponse  # noqa: Y015
+
+@_typing.final
+class RecordActivityRequest(_message.Message):
+    """Also accepted on the kintsugi.activities-raw.v1 topic."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SOURCE_SYSTEM_FIELD_NUMBER: _builtins.int
+    SOURCE_REFERENCE_FIELD_NUMBER: _builtins.int
+    ACTIVITY_REFERENCE_FIELD_NUMBER: _builtins.int
+    OCCURRED_AT_FIELD_NUMBER: _builtins.int
+    ACTOR_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_NAME_FIELD_NUMBER: _builtins.int
+    CUSTOMER_MESSAGE_FIELD_NUMBER: _builtins.int
+    STAFF_RESPONSE_FIELD_NUMBER: _builtins.int
+    STATUS_CHANGE_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    source_system: _builtins.str
+    source_reference: _builtins.str
+    """The complaint, by the reference it was submitted under."""
+    activity_reference: _builtins.str
+    """The upstream system's own id of this activity: the idempotency key."""
+    actor_id: _builtins.str
+    """Who did it: a handler's id in the upstream system, or the customer's id."""
+    actor_name: _builtins.str
+    @_builtins.property
+    def occurred_at(self) -> _timestamp_pb2.Timestamp:
+        """When it happened in the upstream system."""
+
+    @_builtins.property
+    def customer_message(self) -> Global___CustomerMessage: ...
+    @_builtins.property
+    def staff_response(self) -> Global___StaffResponse: ...
+    @_builtins.property
+    def status_change(self) -> Global___StatusChange: ...
+    @_builtins.property
+    def note(self) -> Global___InternalNote: ...
+    def __init__(
+        self,
+        *,
+        source_system: _builtins.str = ...,
+        source_reference: _builtins.str = ...,
+        activity_reference: _builtins.str = ...,
+        occurred_at: _timestamp_pb2.Timestamp | None = ...,
+        actor_id: _builtins.str = ...,
+        actor_name: _builtins.str = ...,
+        customer_message: Global___CustomerMessage | None = ...,
+        staff_response: Global___StaffResponse | None = ...,
+        status_change: Global___StatusChange | None = ...,
+        note: Global___InternalNote | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["activity", b"activity", "customer_message", b"customer_message", "note", b"note", "occurred_at", b"occurred_at", "staff_response", b"staff_response", "status_change", b"status_change"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activity", b"activity", "activity_reference", b"activity_reference", "actor_id", b"actor_id", "actor_name", b"actor_name", "customer_message", b"customer_message", "note", b"note", "occurred_at", b"occurred_at", "source_reference", b"source_reference", "source_system", b"source_system", "staff_response", b"staff_response", "status_change", b"status_change"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_activity: _TypeAlias = _typing.Literal["customer_message", "staff_response", "status_change", "note"]  # noqa: Y015
+    _WhichOneofArgType_activity: _TypeAlias = _typing.Literal["activity", b"activity"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_activity) -> _WhichOneofReturnType_activity | None: ...
+
+Global___RecordActivityRequest: _TypeAlias = RecordActivityRequest  # noqa: Y015
+
+@_typing.final
+class CustomerMessage(_message.Message):
+    """The customer wrote or called."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    channel: _complaint_pb2.Channel.ValueType
+    summary: _builtins.str
+    def __init__(
+        self,
+        *,
+        channel: _complaint_pb2.Channel.ValueType = ...,
+        summary: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "summary", b"summary"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CustomerMessage: _TypeAlias = CustomerMessage  # noqa: Y015
+
+@_typing.final
+class StaffResponse(_message.Message):
+    """A handler replied: by email, phone call, letter, ..."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CHANNEL_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    channel: _complaint_pb2.Channel.ValueType
+    summary: _builtins.str
+    def __init__(
+        self,
+        *,
+        channel: _complaint_pb2.Channel.ValueType = ...,
+        summary: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["channel", b"channel", "summary", b"summary"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StaffResponse: _TypeAlias = StaffResponse  # noqa: Y015
+
+@_typing.final
+class StatusChange(_message.Message):
+    """STATUS_WAITING_ON_CUSTOMER, STATUS_CUSTOMER_RESPONDED, STATUS_RESOLVED (with outcome,
+    and redress and goodwill if paid) or STATUS_REOPENED.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NEW_STATUS_FIELD_NUMBER: _builtins.int
+    OUTCOME_FIELD_NUMBER: _builtins.int
+    REDRESS_FIELD_NUMBER: _builtins.int
+    GOODWILL_FIELD_NUMBER: _builtins.int
+    new_status: _complaint_pb2.Status.ValueType
+    outcome: _complaint_pb2.ResolutionOutcome.ValueType
+    @_builtins.property
+    def redress(self) -> _complaint_pb2.Money: ...
+    @_builtins.property
+    def goodwill(self) -> _complaint_pb2.GoodwillGesture: ...
+    def __init__(
+        self,
+        *,
+        new_status: _complaint_pb2.Status.ValueType = ...,
+        outcome: _complaint_pb2.ResolutionOutcome.ValueType = ...,
+        redress: _complaint_pb2.Money | None = ...,
+        goodwill: _complaint_pb2.GoodwillGesture | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["goodwill", b"goodwill", "redress", b"redress"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["goodwill", b"goodwill", "new_status", b"new_status", "outcome", b"outcome", "redress", b"redress"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StatusChange: _TypeAlias = StatusChange  # noqa: Y015
+
+@_typing.final
+class InternalNote(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEXT_FIELD_NUMBER: _builtins.int
+    text: _builtins.str
+    def __init__(
+        self,
+        *,
+        text: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___InternalNote: _TypeAlias = InternalNote  # noqa: Y015
+
+@_typing.final
+class RecordActivityResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    COMPLAINT_ID_FIELD_NUMBER: _builtins.int
+    ACTIVITY_ID_FIELD_NUMBER: _builtins.int
+    complaint_id: _builtins.str
+    activity_id: _builtins.str
+    """event_id of the ActivityRecorded event."""
+    def __init__(
+        self,
+        *,
+        complaint_id: _builtins.str = ...,
+        activity_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activity_id", b"activity_id", "complaint_id", b"complaint_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordActivityResponse: _TypeAlias = RecordActivityResponse  # noqa: Y015
+
+@_typing.final
+class LedgerRecord(_message.Message):
+    """One record of intake's ledger (topic kintsugi.intake-submissions.v1, keyed by `key`).
+    The first claim for a key decides what that key means, for every intake replica (each
+    reads the whole ledger); a later claim for the same key loses. Not an API: intake's own
+    durable state.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KEY_FIELD_NUMBER: _builtins.int
+    FINGERPRINT_FIELD_NUMBER: _builtins.int
+    EVENTS_FIELD_NUMBER: _builtins.int
+    RESPONSE_FIELD_NUMBER: _builtins.int
+    PUBLISHED_FIELD_NUMBER: _builtins.int
+    key: _builtins.str
+    """A complaint id or an activity id."""
+    fingerprint: _builtins.bytes
+    """SHA-256 of the normalised request content."""
+    response: _builtins.bytes
+    """...and the serialised response the caller gets (SubmitComplaintResponse or
+    RecordActivityResponse), now and on every resubmission.
+    """
+    published: _builtins.bool
+    """A marker, not a claim: the claim's events are durable on the complaint-events topic."""
+    @_builtins.property
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[_envelope_pb2.Event]:
+        """A claim: the events that record it, exactly as they are (re-)published..."""
+
+    def __init__(
+        self,
+        *,
+        key: _builtins.str = ...,
+        fingerprint: _builtins.bytes = ...,
+        events: _abc.Iterable[_envelope_pb2.Event] | None = ...,
+        response: _builtins.bytes = ...,
+        published: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events", "fingerprint", b"fingerprint", "key", b"key", "published", b"published", "response", b"response"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LedgerRecord: _TypeAlias = LedgerRecord  # noqa: Y015

@@ -26,7 +26,16 @@ if _version_not_supported:
 
 
 class IntakeServiceStub:
-    """Accepts complaints from upstream systems (CRM, contact centre, web forms, ...).
+    """Accepts complaints, and what happens to them afterwards, from upstream systems (CRM,
+    contact centre, web forms, ...).
+
+    Every call needs "authorization: Bearer <token>" metadata naming an upstream source
+    (unless the service runs in development mode without a tokens file): a missing or
+    unknown token fails with UNAUTHENTICATED, a source acting for another source's
+    references with PERMISSION_DENIED. Invalid input fails with INVALID_ARGUMENT and a
+    google.rpc.BadRequest detail naming each field and the rule it broke. When Kafka is
+    slow or down, or too many calls are in flight, calls fail with UNAVAILABLE and a
+    google.rpc.RetryInfo detail: retrying with the same request is always safe.
     """
 
     def __init__(self, channel):
@@ -40,17 +49,40 @@ class IntakeServiceStub:
                 request_serializer=kintsugi_dot_intake_dot_v1_dot_intake__pb2.SubmitComplaintRequest.SerializeToString,
                 response_deserializer=kintsugi_dot_intake_dot_v1_dot_intake__pb2.SubmitComplaintResponse.FromString,
                 _registered_method=True)
+        self.RecordActivity = channel.unary_unary(
+                '/kintsugi.intake.v1.IntakeService/RecordActivity',
+                request_serializer=kintsugi_dot_intake_dot_v1_dot_intake__pb2.RecordActivityRequest.SerializeToString,
+                response_deserializer=kintsugi_dot_intake_dot_v1_dot_intake__pb2.RecordActivityResponse.FromString,
+                _registered_method=True)
 
 
 class IntakeServiceServicer:
-    """Accepts complaints from upstream systems (CRM, contact centre, web forms, ...).
+    """Accepts complaints, and what happens to them afterwards, from upstream systems (CRM,
+    contact centre, web forms, ...).
+
+    Every call needs "authorization: Bearer <token>" metadata naming an upstream source
+    (unless the service runs in development mode without a tokens file): a missing or
+    unknown token fails with UNAUTHENTICATED, a source acting for another source's
+    references with PERMISSION_DENIED. Invalid input fails with INVALID_ARGUMENT and a
+    google.rpc.BadRequest detail naming each field and the rule it broke. When Kafka is
+    slow or down, or too many calls are in flight, calls fail with UNAVAILABLE and a
+    google.rpc.RetryInfo detail: retrying with the same request is always safe.
     """
 
     def SubmitComplaint(self, request, context):
-        """Validates, classifies and records a complaint. Idempotent: the same
-        (source_system, source_reference) always yields the same complaint_id.
-        Invalid input fails with INVALID_ARGUMENT and a google.rpc.BadRequest detail
-        naming each field and the rule it broke.
+        """Validates, classifies and records a complaint. The same (source_system,
+        source_reference) always yields the same complaint_id. Resubmitting the same content
+        returns the original response and records nothing again; different content under a
+        reference already used fails with ALREADY_EXISTS naming the complaint id.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordActivity(self, request, context):
+        """Records something that happened on a submitted complaint. Idempotent by
+        (source_system, activity_reference) in the same way; a complaint never submitted
+        fails with NOT_FOUND.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -64,6 +96,11 @@ def add_IntakeServiceServicer_to_server(servicer, server):
                     request_deserializer=kintsugi_dot_intake_dot_v1_dot_intake__pb2.SubmitComplaintRequest.FromString,
                     response_serializer=kintsugi_dot_intake_dot_v1_dot_intake__pb2.SubmitComplaintResponse.SerializeToString,
             ),
+            'RecordActivity': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordActivity,
+                    request_deserializer=kintsugi_dot_intake_dot_v1_dot_intake__pb2.RecordActivityRequest.FromString,
+                    response_serializer=kintsugi_dot_intake_dot_v1_dot_intake__pb2.RecordActivityResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'kintsugi.intake.v1.IntakeService', rpc_method_handlers)
@@ -73,7 +110,16 @@ def add_IntakeServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class IntakeService:
-    """Accepts complaints from upstream systems (CRM, contact centre, web forms, ...).
+    """Accepts complaints, and what happens to them afterwards, from upstream systems (CRM,
+    contact centre, web forms, ...).
+
+    Every call needs "authorization: Bearer <token>" metadata naming an upstream source
+    (unless the service runs in development mode without a tokens file): a missing or
+    unknown token fails with UNAUTHENTICATED, a source acting for another source's
+    references with PERMISSION_DENIED. Invalid input fails with INVALID_ARGUMENT and a
+    google.rpc.BadRequest detail naming each field and the rule it broke. When Kafka is
+    slow or down, or too many calls are in flight, calls fail with UNAVAILABLE and a
+    google.rpc.RetryInfo detail: retrying with the same request is always safe.
     """
 
     @staticmethod
@@ -93,6 +139,33 @@ class IntakeService:
             '/kintsugi.intake.v1.IntakeService/SubmitComplaint',
             kintsugi_dot_intake_dot_v1_dot_intake__pb2.SubmitComplaintRequest.SerializeToString,
             kintsugi_dot_intake_dot_v1_dot_intake__pb2.SubmitComplaintResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordActivity(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/kintsugi.intake.v1.IntakeService/RecordActivity',
+            kintsugi_dot_intake_dot_v1_dot_intake__pb2.RecordActivityRequest.SerializeToString,
+            kintsugi_dot_intake_dot_v1_dot_intake__pb2.RecordActivityResponse.FromString,
             options,
             channel_credentials,
             insecure,

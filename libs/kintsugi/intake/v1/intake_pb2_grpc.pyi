@@ -27,33 +27,73 @@ GRPC_GENERATED_VERSION: str
 GRPC_VERSION: str
 
 class IntakeServiceStub:
-    """Accepts complaints from upstream systems (CRM, contact centre, web forms, ...)."""
+    """Accepts complaints, and what happens to them afterwards, from upstream systems (CRM,
+    contact centre, web forms, ...).
+
+    Every call needs "authorization: Bearer <token>" metadata naming an upstream source
+    (unless the service runs in development mode without a tokens file): a missing or
+    unknown token fails with UNAUTHENTICATED, a source acting for another source's
+    references with PERMISSION_DENIED. Invalid input fails with INVALID_ARGUMENT and a
+    google.rpc.BadRequest detail naming each field and the rule it broke. When Kafka is
+    slow or down, or too many calls are in flight, calls fail with UNAVAILABLE and a
+    google.rpc.RetryInfo detail: retrying with the same request is always safe.
+    """
 
     @_typing.overload
     def __new__(cls, channel: _grpc.Channel) -> _Self: ...
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> IntakeServiceAsyncStub: ...
     SubmitComplaint: _grpc.UnaryUnaryMultiCallable[_intake_pb2.SubmitComplaintRequest, _intake_pb2.SubmitComplaintResponse]
-    """Validates, classifies and records a complaint. Idempotent: the same
-    (source_system, source_reference) always yields the same complaint_id.
-    Invalid input fails with INVALID_ARGUMENT and a google.rpc.BadRequest detail
-    naming each field and the rule it broke.
+    """Validates, classifies and records a complaint. The same (source_system,
+    source_reference) always yields the same complaint_id. Resubmitting the same content
+    returns the original response and records nothing again; different content under a
+    reference already used fails with ALREADY_EXISTS naming the complaint id.
+    """
+    RecordActivity: _grpc.UnaryUnaryMultiCallable[_intake_pb2.RecordActivityRequest, _intake_pb2.RecordActivityResponse]
+    """Records something that happened on a submitted complaint. Idempotent by
+    (source_system, activity_reference) in the same way; a complaint never submitted
+    fails with NOT_FOUND.
     """
 
 @_typing.type_check_only
 class IntakeServiceAsyncStub(IntakeServiceStub):
-    """Accepts complaints from upstream systems (CRM, contact centre, web forms, ...)."""
+    """Accepts complaints, and what happens to them afterwards, from upstream systems (CRM,
+    contact centre, web forms, ...).
+
+    Every call needs "authorization: Bearer <token>" metadata naming an upstream source
+    (unless the service runs in development mode without a tokens file): a missing or
+    unknown token fails with UNAUTHENTICATED, a source acting for another source's
+    references with PERMISSION_DENIED. Invalid input fails with INVALID_ARGUMENT and a
+    google.rpc.BadRequest detail naming each field and the rule it broke. When Kafka is
+    slow or down, or too many calls are in flight, calls fail with UNAVAILABLE and a
+    google.rpc.RetryInfo detail: retrying with the same request is always safe.
+    """
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     SubmitComplaint: _aio.UnaryUnaryMultiCallable[_intake_pb2.SubmitComplaintRequest, _intake_pb2.SubmitComplaintResponse]  # type: ignore[assignment]
-    """Validates, classifies and records a complaint. Idempotent: the same
-    (source_system, source_reference) always yields the same complaint_id.
-    Invalid input fails with INVALID_ARGUMENT and a google.rpc.BadRequest detail
-    naming each field and the rule it broke.
+    """Validates, classifies and records a complaint. The same (source_system,
+    source_reference) always yields the same complaint_id. Resubmitting the same content
+    returns the original response and records nothing again; different content under a
+    reference already used fails with ALREADY_EXISTS naming the complaint id.
+    """
+    RecordActivity: _aio.UnaryUnaryMultiCallable[_intake_pb2.RecordActivityRequest, _intake_pb2.RecordActivityResponse]  # type: ignore[assignment]
+    """Records something that happened on a submitted complaint. Idempotent by
+    (source_system, activity_reference) in the same way; a complaint never submitted
+    fails with NOT_FOUND.
     """
 
 class IntakeServiceServicer(metaclass=_abc_1.ABCMeta):
-    """Accepts complaints from upstream systems (CRM, contact centre, web forms, ...)."""
+    """Accepts complaints, and what happens to them afterwards, from upstream systems (CRM,
+    contact centre, web forms, ...).
+
+    Every call needs "authorization: Bearer <token>" metadata naming an upstream source
+    (unless the service runs in development mode without a tokens file): a missing or
+    unknown token fails with UNAUTHENTICATED, a source acting for another source's
+    references with PERMISSION_DENIED. Invalid input fails with INVALID_ARGUMENT and a
+    google.rpc.BadRequest detail naming each field and the rule it broke. When Kafka is
+    slow or down, or too many calls are in flight, calls fail with UNAVAILABLE and a
+    google.rpc.RetryInfo detail: retrying with the same request is always safe.
+    """
 
     @_abc_1.abstractmethod
     def SubmitComplaint(
@@ -61,10 +101,21 @@ class IntakeServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _intake_pb2.SubmitComplaintRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_intake_pb2.SubmitComplaintResponse, _abc.Awaitable[_intake_pb2.SubmitComplaintResponse]]:
-        """Validates, classifies and records a complaint. Idempotent: the same
-        (source_system, source_reference) always yields the same complaint_id.
-        Invalid input fails with INVALID_ARGUMENT and a google.rpc.BadRequest detail
-        naming each field and the rule it broke.
+        """Validates, classifies and records a complaint. The same (source_system,
+        source_reference) always yields the same complaint_id. Resubmitting the same content
+        returns the original response and records nothing again; different content under a
+        reference already used fails with ALREADY_EXISTS naming the complaint id.
+        """
+
+    @_abc_1.abstractmethod
+    def RecordActivity(
+        self,
+        request: _intake_pb2.RecordActivityRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.RecordActivityResponse, _abc.Awaitable[_intake_pb2.RecordActivityResponse]]:
+        """Records something that happened on a submitted complaint. Idempotent by
+        (source_system, activity_reference) in the same way; a complaint never submitted
+        fails with NOT_FOUND.
         """
 
 def add_IntakeServiceServicer_to_server(servicer: IntakeServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,117 @@
+"""Events in (which trigger each stands for) and outcomes out (what the timeline shows)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from kintsugi.common.codec import Event, new_event
+from kintsugi.common.ids import Cause
+from kintsugi.common.timeutil import from_timestamp, to_timestamp
+from kintsugi.events.v1 import clock_pb2 as cpb
+from kintsugi.events.v1 import complaint_pb2 as pb
+from kintsugi.events.v1 import notification_pb2 as npb
+from services.notifier.adapters.kafka import PublishedNotifications, trigger_of
+from services.notifier.domain.planner import (
+    Assigned,
+    ClockInfo,
+    DeadlineWarning,
+    Resolved,
+    UpdateDue,
+)
+from services.notifier.service import Delivery, Failure
+
+NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
+REF = cpb.ClockRef(clock_id="fca-final-8wk", clock_kind="final_response", regulatory=True, cycle=2)
+CLOCK = ClockInfo("fca-final-8wk", "final_response", 2, True)
+
+
+def event(payload: object, event_id: str = "e-1") -> Event:
+    return new_event(
+        complaint_id="c-1",
+        producer="test",
+        payload=payload,  # type: ignore[arg-type]
+        occurred_at=NOW,
+        recorded_at=NOW,
+        event_id=event_id,
+    )
+
+
+def update_due() -> cpb.CustomerUpdateDue:
+    due = cpb.CustomerUpdateDue(clock=REF)
+    due.due_at.CopyFrom(to_timestamp(NOW + timedelta(days=7)))
+    due.update_by.CopyFrom(to_timestamp(NOW))
+    return due
+
+
+def warning() -> cpb.ClockWarning:
+    warned = cpb.ClockWarning(clock=REF, threshold_percent=90)
+    warned.due_at.CopyFrom(to_timestamp(NOW + timedelta(days=2)))
+    return warned
+
+
+@pytest.mark.parametrize(
+    ("payload", "trigger"),
+    [
+        (pb.ComplaintAssigned(handler_name="Mei", team_name="Cards"), Assigned("Mei", "Cards")),
+        (update_due(), UpdateDue(CLOCK, NOW + timedelta(days=7), NOW)),
+        (warning(), DeadlineWarning(CLOCK, 90, NOW + timedelta(days=2))),
+        (
+            pb.ActivityRecorded(kind=pb.ACTIVITY_KIND_STATUS_CHANGE, new_status=pb.STATUS_RESOLVED),
+            Resolved("e-1", NOW),
+        ),
+        (
+            pb.ActivityRecorded(kind=pb.ACTIVITY_KIND_STATUS_CHANGE, new_status=pb.STATUS_CLOSED),
+            None,
+        ),
+        (pb.ActivityRecorded(kind=pb.ACTIVITY_KIND_NOTE), None),
+    ],
+)
+def test_each_event_stands_for_its_trigger(payload: object, trigger: object) -> None:
+    assert trigger_of(event(payload)) == trigger
+
+
+class Captured:
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+
+    async def publish(self, *events: Event) -> None:
+        self.events.extend(events)
+
+
+async def test_a_failure_on_the_timeline_carries_its_retry_time_and_fallback() -> None:
+    captured = Captured()
+    published = PublishedNotifications(captured, lambda: NOW)  # type: ignore[arg-type]
+    retry_at = NOW + timedelta(minutes=2)
+
+    await published.failed(
+        "c-1",
+        Failure("n-1", "acknowledgement", "email", "SMTP 451 at RCPT", 1, retry_at, ""),
+        Cause("a", "r"),
+    )
+    await published.failed(
+        "c-1",
+        Failure("n-1", "acknowledgement", "email", "SMTP 550 at RCPT", 2, None, "sms"),
+        Cause("a", "r"),
+    )
+
+    first, second = (e.notification_failed for e in captured.events)
+    assert first.retryable and from_timestamp(first.next_attempt_at) == retry_at
+    assert not second.retryable and second.fallback_channel == pb.CHANNEL_SMS
+    assert second.purpose == npb.NOTIFICATION_PURPOSE_ACKNOWLEDGEMENT
+    assert captured.events[0].event_id != captured.events[1].event_id
+
+
+async def test_a_sent_sms_is_announced_on_its_channel_with_the_number_masked() -> None:
+    captured = Captured()
+    published = PublishedNotifications(captured, lambda: NOW)  # type: ignore[arg-type]
+    delivery = Delivery("n-1", "progress_update", "sms", "+447700900123", "prov-1", "Mei")
+
+    await published.sent("c-1", delivery, Cause("a", "r"))
+
+    [sent] = (e.notification_sent for e in captured.events)
+    assert sent.channel == pb.CHANNEL_SMS
+    assert sent.recipient_masked == "***123"
+    assert sent.provider_message_id == "prov-1"
+    assert sent.purpose == npb.NOTIFICATION_PURPOSE_PROGRESS_UPDATE

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import pytest
+
+from services.sla.config import SlaSettings
+
+
+@pytest.mark.parametrize(
+    ("env", "url"),
+    [
+        ({"KINTSUGI_SLA_WORKER_NAME": "sla-0"}, "http://sla-0:9103"),
+        (
+            {"KINTSUGI_SLA_OPS_HOST": "127.0.0.1", "KINTSUGI_SLA_OPS_PORT": "19111"},
+            "http://127.0.0.1:19111",
+        ),
+        ({"KINTSUGI_SLA_ADVERTISED_URL": "http://sla-0.sla:9103"}, "http://sla-0.sla:9103"),
+    ],
+)
+def test_other_workers_reach_this_one_at_its_advertised_url(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], url: str
+) -> None:
+    monkeypatch.setenv("KINTSUGI_SLA_WORKER_NAME", "sla-0")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert SlaSettings().own_url == url
+
+
+def test_the_store_is_rocksdb_unless_told_otherwise(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert SlaSettings().store_url == "rocksdb://"
+    monkeypatch.setenv("KINTSUGI_SLA_STORE", "memory")
+    assert SlaSettings().store_url == "memory://"
+    monkeypatch.setenv("KINTSUGI_SLA_STORE", "redis")
+    with pytest.raises(ValueError, match="store"):
+        SlaSettings()
