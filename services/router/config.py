@@ -20,3 +20,6 @@ class RouterSettings(ServiceSettings):
     )
     ops_port: int = Field(default=9102, ge=0, le=65535)
     consumer_group: str = Field(default="kintsugi-router")
+    absence_sweep_every_s: float = Field(
+        default=60.0, gt=0, description="How often to look for owners absent too long"
+    )

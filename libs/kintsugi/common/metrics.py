@@ -128,8 +128,23 @@ ASSIGNMENTS = Counter(
 )
 HANDLER_OPEN_COMPLAINTS = Gauge(
     "kintsugi_handler_open_complaints",
-    "Open complaints currently owned by each handler (this worker's partitions)",
+    "Open complaints currently owned by each handler (held by the deciding router)",
     ["team", "handler"],
+)
+ROUTER_QUEUE_DEPTH = Gauge(
+    "kintsugi_router_queue_depth",
+    "Complaints waiting in a team's queue because nobody eligible has room",
+    ["team"],
+)
+ROUTER_ESCALATIONS = Counter(
+    "kintsugi_router_escalations_total",
+    "Escalations announced, by team and chain level (1 = team lead)",
+    ["team", "level"],
+)
+ROUTER_CALL_TASKS = Counter(
+    "kintsugi_router_call_tasks_total",
+    "Rule of three: owners asked to phone the customer, by team",
+    ["team"],
 )
 
 # sla

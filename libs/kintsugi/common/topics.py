@@ -83,6 +83,24 @@ ROUTER_STATE = TopicSpec(
     cleanup_policy="compact",
     retention_ms=-1,
 )
+# The router decides with every person's load and every customer's owner in view, so its
+# decisions have one writer: the events it needs are funnelled, keyed by complaint id, into
+# a single partition; the group member that owns it decides, the others stand by.
+ROUTER_INBOX = TopicSpec(
+    name="kintsugi.router-inbox.v1",
+    purpose="Events the router decides on, forwarded from complaint-events to one partition "
+    "so one router replica at a time decides (keyed by complaint id)",
+    partitions=1,
+    retention_ms=7 * DAY_MS,
+)
+DIRECTORY_UPDATES = TopicSpec(
+    name="kintsugi.directory-updates.v1",
+    purpose="Workforce management publishes each handler's presence and capacity, keyed by "
+    "handler id (compacted; JSON)",
+    partitions=1,
+    cleanup_policy="compact",
+    retention_ms=-1,
+)
 NOTIFIER_STATE = TopicSpec(
     name="kintsugi.notifier-complaints.v1",
     purpose="Notifier's durable state: contact details and messages sent per complaint (compacted)",
@@ -98,6 +116,8 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     INTAKE_SUBMISSIONS,
     DEAD_LETTERS,
     ROUTER_STATE,
+    ROUTER_INBOX,
+    DIRECTORY_UPDATES,
     NOTIFIER_STATE,
 )
 

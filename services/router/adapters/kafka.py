@@ -1,8 +1,10 @@
-"""Kafka edges of the router: consume classified/closed complaints, publish assignments."""
+"""Kafka edges of the router: facts in (classified, activity, clock alerts), decisions out."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
+from typing import Protocol
 
 from aiokafka import TopicPartition
 
@@ -12,71 +14,126 @@ from kintsugi.common.ids import Cause
 from kintsugi.common.kafka import EventPublisher
 from kintsugi.common.logs import get_logger
 from kintsugi.common.state_store import CompactedStore
-from kintsugi.common.timeutil import Clock
-from kintsugi.common.vocabulary import SEVERITY_NAMES
+from kintsugi.common.timeutil import Clock, from_timestamp
+from kintsugi.common.vocabulary import CHANNEL_NAMES, SEVERITY_NAMES
+from kintsugi.events.v1 import clock_pb2 as cpb
 from kintsugi.events.v1 import complaint_pb2 as pb
-from services.router.domain.assignment import Assignment
-from services.router.domain.routing import RoutingRequest
+from services.router.domain.desk import (
+    Activity,
+    Assigned,
+    CallRequested,
+    ClockAlert,
+    Decision,
+    Escalated,
+    Queued,
+)
+from services.router.domain.records import StoredCase
+from services.router.domain.routing import Reason, RoutingRequest
 from services.router.service import Router
 
 log = get_logger(__name__)
 
 CLOSING_STATUSES = frozenset({pb.STATUS_RESOLVED, pb.STATUS_CLOSED})
+MESSAGES = frozenset({pb.ACTIVITY_KIND_CUSTOMER_MESSAGE, pb.ACTIVITY_KIND_STAFF_MESSAGE})
+KINDS = {
+    "initial": pb.ASSIGNMENT_KIND_INITIAL,
+    "escalation": pb.ASSIGNMENT_KIND_ESCALATION,
+    "absence": pb.ASSIGNMENT_KIND_ABSENCE,
+    "reroute": pb.ASSIGNMENT_KIND_REROUTE,
+}
 
 
-class StoredAssignments:
-    """``AssignmentStore`` on a compacted topic."""
+class StoredCases:
+    """``CaseStore`` on a compacted topic keyed by complaint id."""
 
     def __init__(self, store: CompactedStore) -> None:
         self._store = store
 
-    def get(self, complaint_id: str) -> Assignment | None:
-        raw = self._store.get(complaint_id)
-        return Assignment.from_bytes(raw) if raw is not None else None
-
-    def all(self) -> Iterable[Assignment]:
-        assignments = []
+    def all(self) -> Iterable[StoredCase]:
+        cases = []
         for key, raw in self._store.items():
             try:
-                assignments.append(Assignment.from_bytes(raw))
+                cases.append(StoredCase.from_bytes(raw))
             except (ValueError, TypeError, KeyError) as error:
                 # One unreadable record must not stop the router rebuilding everyone's load.
-                log.error("assignment_state_unreadable", complaint_id=key, error=repr(error))
-        return assignments
+                log.error("case_state_unreadable", complaint_id=key, error=repr(error))
+        return cases
 
-    async def save(self, assignment: Assignment) -> None:
-        await self._store.put(assignment.complaint_id, assignment.to_bytes())
+    async def save(self, stored: StoredCase) -> None:
+        await self._store.put(stored.complaint_id, stored.to_bytes())
 
 
-class PublishedAssignments:
-    """``AssignmentEvents`` on the complaint-events topic."""
+def _reasons(reasons: Iterable[Reason]) -> list[pb.Reason]:
+    return [pb.Reason(code=r.code, detail=r.detail) for r in reasons]
+
+
+class PublishedDecisions:
+    """``DecisionEvents`` on the complaint-events topic."""
 
     def __init__(self, publisher: EventPublisher, clock: Clock) -> None:
         self._publisher = publisher
         self._clock = clock
 
-    async def assigned(self, assignment: Assignment, cause: Cause) -> None:
+    async def announce(self, decision: Decision, cause: Cause) -> None:
         now = self._clock()
         event = new_event(
-            complaint_id=assignment.complaint_id,
+            complaint_id=decision.complaint_id,
             producer="router",
-            event_id=assignment.event_id,
+            event_id=decision.event_id,
             occurred_at=now,
             recorded_at=now,
             causation_id=cause.event_id,
             correlation_id=cause.correlation_id,
-            payload=pb.ComplaintAssigned(
-                team_id=assignment.team_id,
-                team_name=assignment.team_name,
-                handler_id=assignment.handler_id,
-                handler_name=assignment.handler_name,
-                kind=pb.ASSIGNMENT_KIND_INITIAL,
-                reasons=[pb.Reason(code=r.code, detail=r.detail) for r in assignment.reasons],
-                executive_review=assignment.executive_review,
-            ),
+            payload=payload(decision),
         )
         await self._publisher.publish(event)
-        metrics.ASSIGNMENTS.labels(assignment.team_id, "initial").inc()
+        match decision:
+            case Assigned():
+                metrics.ASSIGNMENTS.labels(decision.team_id, decision.kind).inc()
+            case Escalated():
+                metrics.ROUTER_ESCALATIONS.labels(decision.team_id, str(decision.level)).inc()
+            case CallRequested():
+                metrics.ROUTER_CALL_TASKS.labels(decision.team_id).inc()
+
+
+def payload(
+    decision: Decision,
+) -> pb.ComplaintAssigned | pb.ComplaintQueued | cpb.Escalated | pb.CallCustomerRequested:
+    match decision:
+        case Assigned():
+            return pb.ComplaintAssigned(
+                team_id=decision.team_id,
+                team_name=decision.team_name,
+                handler_id=decision.handler_id,
+                handler_name=decision.handler_name,
+                kind=KINDS[decision.kind],
+                previous_handler_id=decision.previous_handler_id,
+                reasons=_reasons(decision.reasons),
+                executive_review=decision.executive_review,
+            )
+        case Queued():
+            return pb.ComplaintQueued(
+                team_id=decision.team_id,
+                team_name=decision.team_name,
+                position=decision.position,
+                reasons=_reasons(decision.reasons),
+            )
+        case Escalated():
+            return cpb.Escalated(
+                level=decision.level,
+                from_handler_id=decision.from_handler_id,
+                to_handler_id=decision.to_id,
+                to_name=decision.to_name,
+                team_id=decision.team_id,
+                clock_id=decision.clock_id,
+                reasons=_reasons(decision.reasons),
+            )
+        case CallRequested():
+            return pb.CallCustomerRequested(
+                handler_id=decision.handler_id,
+                handler_name=decision.handler_name,
+                reasons=_reasons(decision.reasons),
+            )
 
 
 def routing_request(event: Event) -> RoutingRequest:
@@ -89,42 +146,118 @@ def routing_request(event: Event) -> RoutingRequest:
         language=c.language or "en",
         vulnerable=c.vulnerable,
         abusive=c.abusive,
+        product=c.product,
+        regime="" if c.regime == "none" else c.regime,
     )
 
 
-class RouterEventHandler:
-    event_types = frozenset({"classified", "activity"})
+def activity(event: Event) -> Activity:
+    a = event.activity
+    return Activity(
+        event_id=event.event_id,
+        complaint_id=event.complaint_id,
+        channel=CHANNEL_NAMES.get(a.channel, ""),
+        message=a.kind in MESSAGES,
+        resolves=a.new_status in CLOSING_STATUSES,
+    )
 
-    def __init__(self, router: Router, store: CompactedStore) -> None:
+
+def clock_alert(event: Event) -> ClockAlert:
+    if event_type(event) == "clock_warning":
+        warning = event.clock_warning
+        ref, threshold, due_at = warning.clock, warning.threshold_percent, warning.due_at
+    else:
+        ref, threshold, due_at = event.clock_breached.clock, 100, event.clock_breached.due_at
+    return ClockAlert(
+        event_id=event.event_id,
+        complaint_id=event.complaint_id,
+        clock_id=ref.clock_id,
+        clock_kind=ref.clock_kind,
+        regulatory=ref.regulatory,
+        cycle=ref.cycle,
+        threshold_percent=threshold,
+        due_at=from_timestamp(due_at),
+        at=from_timestamp(event.occurred_at),
+    )
+
+
+DECIDED_ON = frozenset({"classified", "activity", "clock_warning", "clock_breached"})
+
+
+class Publisher(Protocol):
+    async def publish(self, *events: Event) -> None: ...
+
+
+class Forwarder:
+    """Stage one, on every replica: the events the router decides on, from the
+    complaint-events partitions this replica owns, into the single-partition inbox."""
+
+    event_types = DECIDED_ON
+
+    def __init__(self, inbox: Publisher) -> None:
+        self._inbox = inbox
+
+    async def __call__(self, event: Event) -> None:
+        # Same event id: the decider drops nothing and repeats nothing on a re-forward.
+        await self._inbox.publish(event)
+
+    async def partitions_assigned(self, partitions: set[TopicPartition]) -> None:
+        return None
+
+    async def partitions_revoked(self, partitions: set[TopicPartition]) -> None:
+        return None
+
+
+class RouterEventHandler:
+    """Stage two, on the one replica owning the inbox: decide, with every case in view."""
+
+    event_types = DECIDED_ON
+
+    def __init__(
+        self, router: Router, store: CompactedStore, clock: Clock, state_partitions: int
+    ) -> None:
         self._router = router
         self._store = store
+        self._clock = clock
+        self._state_partitions = range(state_partitions)
+        self._gauges_refreshed = 0.0
 
     async def __call__(self, event: Event) -> None:
         kind = event_type(event)
+        cause = Cause(event.event_id, event.correlation_id)
         if kind == "classified":
-            assignment = await self._router.assign(
-                routing_request(event), Cause(event.event_id, event.correlation_id)
-            )
+            decisions = await self._router.classified(routing_request(event), cause, self._clock())
+        elif kind == "activity":
+            decisions = await self._router.activity(activity(event), cause, self._clock())
+        else:
+            decisions = await self._router.clock_alert(clock_alert(event), cause)
+        for decision in decisions:
             log.info(
-                "complaint_assigned",
-                complaint_id=event.complaint_id,
-                team=assignment.team_id,
-                handler=assignment.handler_id,
+                "router_decision",
+                decision=type(decision).__name__,
+                complaint_id=decision.complaint_id,
+                event_id=decision.event_id,
             )
-            self._refresh_load_gauge()
-        elif kind == "activity" and event.activity.new_status in CLOSING_STATUSES:
-            await self._router.release(event.complaint_id)
+        # Gauges scan every case: at most once a second, not once per decision.
+        if decisions and time.monotonic() - self._gauges_refreshed >= 1.0:
             self._refresh_load_gauge()
 
     async def partitions_assigned(self, partitions: set[TopicPartition]) -> None:
-        await self._store.restore(tp.partition for tp in partitions)
-        self._router.reload_workload()
+        """Owning the inbox means deciding for everyone: restore every state partition."""
+        self._store.forget(self._state_partitions)
+        if partitions:
+            await self._store.restore(self._state_partitions)
+        self._router.reload()
         self._refresh_load_gauge()
 
     async def partitions_revoked(self, partitions: set[TopicPartition]) -> None:
-        self._store.forget(tp.partition for tp in partitions)
-        self._router.reload_workload()
+        if partitions:
+            self._store.forget(self._state_partitions)
+            self._router.reload()
 
     def _refresh_load_gauge(self) -> None:
-        for handler, count in self._router.load_by_handler():
+        self._gauges_refreshed = time.monotonic()
+        for handler, count in self._router.open_by_handler():
             metrics.HANDLER_OPEN_COMPLAINTS.labels(handler.team_id, handler.id).set(count)
+        for team_id, depth in self._router.queue_depths():
+            metrics.ROUTER_QUEUE_DEPTH.labels(team_id).set(depth)

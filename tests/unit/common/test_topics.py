@@ -10,10 +10,12 @@ from kintsugi.common.topics import (
     ALL_TOPICS,
     COMPLAINT_EVENTS,
     DEAD_LETTERS,
+    DIRECTORY_UPDATES,
     INTAKE_SUBMISSIONS,
     NOTIFIER_STATE,
     RAW_ACTIVITIES,
     RAW_COMPLAINTS,
+    ROUTER_INBOX,
     ROUTER_STATE,
     TopicSpec,
 )
@@ -34,11 +36,15 @@ def test_only_the_upstream_dead_letter_and_ledger_topics_are_not_keyed_by_compla
     # all of it, so it needs no partition lined up with the events.
     others = {t.name for t in ALL_TOPICS} - {t.name for t in COMPLAINT_KEYED}
 
+    # Directory updates are keyed by handler id: every router reads all of them. The router
+    # inbox is keyed by complaint id but has one partition on purpose: one decider.
     assert others == {
         RAW_COMPLAINTS.name,
         RAW_ACTIVITIES.name,
         DEAD_LETTERS.name,
         INTAKE_SUBMISSIONS.name,
+        DIRECTORY_UPDATES.name,
+        ROUTER_INBOX.name,
     }
 
 

@@ -8,39 +8,43 @@ from pathlib import Path
 from typing import Any
 
 from kintsugi.common.ids import Cause
-from services.router.domain.assignment import Assignment
+from services.router.domain.desk import Decision
 from services.router.domain.directory import Directory, Handler, Team
-from services.router.domain.routing import Reason, RoutingRequest
+from services.router.domain.records import StoredCase
+from services.router.domain.routing import RoutingRequest
 
 SHIPPED_DIRECTORY = Path(__file__).resolve().parents[3] / "services" / "router" / "directory.yaml"
 
 
-class InMemoryAssignments:
-    """``AssignmentStore`` in a dict; ``saved`` lists every write, in order."""
+class InMemoryCases:
+    """``CaseStore`` in a dict; ``saved`` lists every write, in order."""
 
-    def __init__(self, assignments: Iterable[Assignment] = ()) -> None:
-        self.by_complaint = {a.complaint_id: a for a in assignments}
-        self.saved: list[Assignment] = []
+    def __init__(self, cases: Iterable[StoredCase] = ()) -> None:
+        self.by_complaint = {c.complaint_id: c for c in cases}
+        self.saved: list[StoredCase] = []
 
-    def get(self, complaint_id: str) -> Assignment | None:
+    def get(self, complaint_id: str) -> StoredCase | None:
         return self.by_complaint.get(complaint_id)
 
-    def all(self) -> Iterable[Assignment]:
+    def all(self) -> Iterable[StoredCase]:
         return list(self.by_complaint.values())
 
-    async def save(self, assignment: Assignment) -> None:
-        self.saved.append(assignment)
-        self.by_complaint[assignment.complaint_id] = assignment
+    async def save(self, stored: StoredCase) -> None:
+        self.saved.append(stored)
+        self.by_complaint[stored.complaint_id] = stored
 
 
-class AnnouncedAssignments:
-    """``AssignmentEvents`` that remembers each announcement."""
+class AnnouncedDecisions:
+    """``DecisionEvents`` that remembers each announcement, and can be told to fail."""
 
     def __init__(self) -> None:
-        self.announced: list[tuple[Assignment, Cause]] = []
+        self.announced: list[tuple[Decision, Cause]] = []
+        self.fail = False
 
-    async def assigned(self, assignment: Assignment, cause: Cause) -> None:
-        self.announced.append((assignment, cause))
+    async def announce(self, decision: Decision, cause: Cause) -> None:
+        if self.fail:
+            raise ConnectionError("broker unreachable")
+        self.announced.append((decision, cause))
 
 
 def person(
@@ -86,18 +90,3 @@ def a_request(**changes: Any) -> RoutingRequest:
         abusive=False,
     )
     return replace(request, **changes)
-
-
-def an_assignment(**changes: Any) -> Assignment:
-    assignment = Assignment(
-        complaint_id="complaint-1",
-        customer_id="cust-1",
-        team_id="care",
-        team_name="Care",
-        handler_id="ann",
-        handler_name="Ann",
-        reasons=(Reason("team.category", "Care handles 'general'"),),
-        executive_review=False,
-        event_id="event-1",
-    )
-    return replace(assignment, **changes)

@@ -182,3 +182,87 @@ def test_a_person_listed_twice_is_refused_by_id(tmp_path) -> None:
     )
     with pytest.raises(DirectoryError, match="handler ids must be unique; repeated: ann"):
         Directory.load(path)
+
+
+FULL = """\
+default_team: care
+absence_grace_minutes: 20
+severity_weights: {low: 1, medium: 2, high: 3, critical: 5}
+calendars:
+  london:
+    time_zone: Europe/London
+    days: [mon, tue, wed, thu, fri]
+    start: "09:00"
+    end: "17:00"
+    holidays: GB-ENG
+escalation_contacts:
+  - {id: mo, name: Mo Manager, role: complaints manager}
+teams:
+  - id: care
+    name: Care
+    categories: [general]
+    calendar: london
+    escalation_chain: [ann, mo]
+    members:
+      - id: ann
+        name: Ann Lee
+        languages: [en]
+        capacity: 5
+        products: [card]
+        regimes: [uk-fca-disp]
+        presence: away
+"""
+
+
+def test_skills_presence_hours_weights_and_the_chain_are_loaded(tmp_path: Path) -> None:
+    import datetime as dt
+
+    directory = Directory.load(written(tmp_path, FULL))
+
+    [team] = directory.teams
+    [ann] = team.members
+    assert (ann.products, ann.regimes, ann.presence) == (("card",), ("uk-fca-disp",), "away")
+    assert ann.working_hours.time_zone == "Europe/London"
+    assert ann.working_hours.holiday_country == "GB"
+    assert [(c.id, c.name, c.role) for c in team.escalation_chain] == [
+        ("ann", "Ann Lee", "team lead"),
+        ("mo", "Mo Manager", "complaints manager"),
+    ]
+    assert directory.weight("critical") == 5
+    assert directory.absence_grace == dt.timedelta(minutes=20)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            ("escalation_chain: [ann, mo]", "escalation_chain: [ann, zed]"),
+            "teams.0.escalation_chain: not a handler or escalation contact: zed",
+        ),
+        (
+            ("calendar: london\n    escalation", "calendar: paris\n    escalation"),
+            "teams.0.calendar: calendar 'paris' is not defined in calendars",
+        ),
+        (
+            ("time_zone: Europe/London", "time_zone: Europe/Londres"),
+            "calendars.london: Value error, time_zone 'Europe/Londres' is not an IANA time zone",
+        ),
+        (
+            ('start: "09:00"', 'start: "18:00"'),
+            "calendars.london: Value error, start must be before end",
+        ),
+        (("days: [mon, tue", "days: [monday, tue"), "calendars.london.days.0: "),
+        (("presence: away", "presence: gone"), "teams.0.members.0.presence: "),
+        (("critical: 5}", "}"), "severity_weights needs a positive weight for each of"),
+    ],
+)
+def test_a_broken_reference_or_calendar_is_refused_naming_where(
+    tmp_path: Path, change: tuple[str, str], expected: str
+) -> None:
+    path = written(tmp_path, FULL.replace(*change))
+
+    with pytest.raises(DirectoryError) as refused:
+        Directory.load(path)
+
+    assert str(refused.value).startswith(f"{path}: ")
+    assert expected in str(refused.value)

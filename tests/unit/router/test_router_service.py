@@ -1,180 +1,150 @@
-"""Router.assign / release: idempotent assignment, saved before announced, workload kept."""
+"""Router: decisions saved before announced, redeliveries re-announce, state survives a restart."""
 
 from __future__ import annotations
 
 import pytest
 
 from kintsugi.common.ids import Cause, derived_id
-from services.router.service import Router
-from tests.unit.router.fakes import (
-    AnnouncedAssignments,
-    InMemoryAssignments,
-    a_request,
-    an_assignment,
-    one_team,
-    person,
+from services.router.domain.desk import Assigned, Escalated, Queued
+from services.router.domain.records import StoredCase
+from services.router.service import Router, assignments
+from tests.unit.router.desk_fixtures import (
+    NOW,
+    complaint,
+    message,
+    resolution,
+    team_of,
+    warning,
+    worker,
 )
+from tests.unit.router.fakes import AnnouncedDecisions, InMemoryCases
 
-CAUSE = Cause(event_id="classified-1", correlation_id="received-1")
 
-
-@pytest.fixture
-def store() -> InMemoryAssignments:
-    return InMemoryAssignments()
+def cause(event_id: str) -> Cause:
+    return Cause(event_id=event_id, correlation_id="received-1")
 
 
 @pytest.fixture
-def events() -> AnnouncedAssignments:
-    return AnnouncedAssignments()
+def store() -> InMemoryCases:
+    return InMemoryCases()
 
 
 @pytest.fixture
-def router(store: InMemoryAssignments, events: AnnouncedAssignments) -> Router:
-    return Router(one_team(person("ann"), person("bob")), store, events)
+def events() -> AnnouncedDecisions:
+    return AnnouncedDecisions()
+
+
+def a_router(store: InMemoryCases, events: AnnouncedDecisions, capacity: int = 3) -> Router:
+    return Router(
+        team_of(worker("ann", capacity=capacity), worker("bob", capacity=capacity)), store, events
+    )
 
 
 async def test_a_new_complaint_is_assigned_saved_and_announced(
-    router: Router, store: InMemoryAssignments, events: AnnouncedAssignments
+    store: InMemoryCases, events: AnnouncedDecisions
 ) -> None:
-    assignment = await router.assign(a_request(), CAUSE)
+    router = a_router(store, events)
 
-    assert (assignment.team_id, assignment.team_name) == ("care", "Care")
-    assert (assignment.handler_id, assignment.handler_name) == ("ann", "Ann")
-    assert assignment.open is True
-    assert store.get("complaint-1") == assignment
-    assert events.announced == [(assignment, CAUSE)]
-    assert router.workload.open_by_handler["ann"] == 1
+    [decision] = await router.classified(complaint(1), cause("classified-1"), NOW)
+
+    assert isinstance(decision, Assigned) and decision.handler_id == "ann"
+    assert decision.event_id == derived_id("classified-1", "assigned")
+    saved = store.get("c1")
+    assert saved is not None and saved.case.handler_id == "ann"
+    assert events.announced == [(decision, cause("classified-1"))]
 
 
-async def test_the_announcement_id_is_derived_from_the_event_that_caused_it(
-    router: Router,
+async def test_a_redelivery_re_announces_the_same_decision_and_decides_nothing_new(
+    store: InMemoryCases, events: AnnouncedDecisions
 ) -> None:
-    assignment = await router.assign(a_request(), CAUSE)
+    router = a_router(store, events)
+    first = await router.classified(complaint(1), cause("classified-1"), NOW)
 
-    assert assignment.event_id == derived_id("classified-1", "assigned")
-
-
-async def test_a_redelivered_complaint_gets_the_stored_decision_re_announced_with_the_same_id(
-    router: Router, store: InMemoryAssignments, events: AnnouncedAssignments
-) -> None:
-    first = await router.assign(a_request(), CAUSE)
-    again = await router.assign(a_request(), CAUSE)
+    again = await router.classified(complaint(1), cause("classified-1"), NOW)
 
     assert again == first
-    assert [a.event_id for a, _ in events.announced] == [first.event_id, first.event_id]
-    assert len(store.saved) == 1
-    assert router.workload.open_by_handler == {"ann": 1}
+    assert [d.event_id for d, _ in events.announced] == [first[0].event_id] * 2
+    assert router.desk.load == {"ann": 1}
 
 
-async def test_a_redelivery_after_a_restart_repeats_the_decision_even_if_loads_changed(
-    store: InMemoryAssignments, events: AnnouncedAssignments
+async def test_after_a_crash_between_saving_and_announcing_a_restart_announces_the_saved_decision(
+    store: InMemoryCases, events: AnnouncedDecisions
 ) -> None:
-    directory = one_team(person("ann"), person("bob"))
-    first = await Router(directory, store, events).assign(a_request(), CAUSE)
-    # Meanwhile Ann filled up; a fresh decision would pick Bob.
-    for i in range(5):
-        await store.save(
-            an_assignment(complaint_id=f"other-{i}", customer_id=f"other-{i}", handler_id="ann")
-        )
+    events.fail = True
+    with pytest.raises(ConnectionError):
+        await a_router(store, events).classified(complaint(1), cause("classified-1"), NOW)
+    events.fail = False
+    # Meanwhile load changed: a fresh decision would pick Bob; the saved one is Ann.
+    restarted = a_router(store, events)
+    restarted.desk.load["ann"] = 2
 
-    again = await Router(directory, store, events).assign(a_request(), CAUSE)
+    [again] = await restarted.classified(complaint(1), cause("classified-1"), NOW)
 
-    assert again == first
-    assert again.handler_id == "ann"
+    assert isinstance(again, Assigned) and again.handler_id == "ann"
 
 
-async def test_the_workload_is_rebuilt_from_the_store_on_start(
-    store: InMemoryAssignments, events: AnnouncedAssignments
+async def test_load_queue_and_escalations_are_rebuilt_from_the_store_on_start(
+    store: InMemoryCases, events: AnnouncedDecisions
 ) -> None:
-    await store.save(an_assignment(complaint_id="c1", handler_id="ann"))
-    await store.save(an_assignment(complaint_id="c2", handler_id="ann").closed())
+    router = a_router(store, events, capacity=1)
+    for n in (1, 2, 3):
+        await router.classified(complaint(n), cause(f"classified-{n}"), NOW)
+    await router.clock_alert(warning("c1"), cause("warn-c1"))
 
-    router = Router(one_team(person("ann"), person("bob")), store, events)
+    restarted = a_router(store, events, capacity=1)
 
-    assert router.workload.open_by_handler == {"ann": 1}
-    assert (
-        await router.assign(a_request(complaint_id="c3", customer_id="new"), CAUSE)
-    ).handler_id == ("bob")
-
-
-async def test_complaints_spread_across_the_team_as_load_grows(router: Router) -> None:
-    handlers = [
-        (
-            await router.assign(a_request(complaint_id=f"c{i}", customer_id=f"u{i}"), CAUSE)
-        ).handler_id
-        for i in range(4)
-    ]
-
-    assert handlers == ["ann", "bob", "ann", "bob"]
+    assert restarted.desk.load == {"ann": 1, "bob": 1}
+    assert [c.complaint_id for c in restarted.desk.queue("care")] == ["c3"]
+    assert await restarted.clock_alert(warning("c1", event_id="again"), cause("again")) == []
 
 
-async def test_a_second_complaint_from_the_same_customer_goes_to_the_same_owner(
-    router: Router,
+async def test_a_resolution_frees_capacity_and_the_queued_complaint_is_announced(
+    store: InMemoryCases, events: AnnouncedDecisions
 ) -> None:
-    first = await router.assign(a_request(complaint_id="c1"), CAUSE)
-    second = await router.assign(a_request(complaint_id="c2"), CAUSE)
+    router = a_router(store, events, capacity=1)
+    for n in (1, 2, 3):
+        await router.classified(complaint(n), cause(f"classified-{n}"), NOW)
+    assert isinstance(events.announced[-1][0], Queued)
 
-    assert second.handler_id == first.handler_id
-    assert any(r.code == "handler.repeat_contact" for r in second.reasons)
+    decisions = await router.activity(resolution("c1"), cause("resolved-c1"), NOW)
+
+    assert [(d.complaint_id, d.handler_id) for d in assignments(decisions)] == [("c3", "ann")]
+    saved = store.get("c3")
+    assert saved is not None and saved.case.handler_id == "ann"
 
 
-async def test_releasing_a_complaint_closes_it_and_frees_the_handler(
-    router: Router, store: InMemoryAssignments
+async def test_an_escalation_is_announced_once_however_often_the_warning_arrives(
+    store: InMemoryCases, events: AnnouncedDecisions
 ) -> None:
-    await router.assign(a_request(), CAUSE)
+    router = a_router(store, events)
+    await router.classified(complaint(1), cause("classified-1"), NOW)
 
-    await router.release("complaint-1")
+    for _ in range(3):
+        await router.clock_alert(warning("c1"), cause("warn-c1"))
 
-    stored = store.get("complaint-1")
-    assert stored is not None and stored.open is False
-    assert router.workload.open_by_handler["ann"] == 0
+    escalations = {d.event_id for d, _ in events.announced if isinstance(d, Escalated)}
+    assert len(escalations) == 1
 
 
-async def test_releasing_twice_frees_the_handler_only_once(
-    router: Router, store: InMemoryAssignments
+async def test_messages_do_not_re_announce_anything(
+    store: InMemoryCases, events: AnnouncedDecisions
 ) -> None:
-    await router.assign(a_request(complaint_id="c1", customer_id="u1"), CAUSE)
-    await router.assign(a_request(complaint_id="c2", customer_id="u2"), CAUSE)
-    await router.assign(a_request(complaint_id="c3", customer_id="u3"), CAUSE)  # ann again
+    router = a_router(store, events)
+    await router.classified(complaint(1), cause("classified-1"), NOW)
+    announced = len(events.announced)
 
-    await router.release("c1")
-    await router.release("c1")
+    await router.activity(message("c1", 1), cause("msg-c1-1"), NOW)
 
-    assert router.workload.open_by_handler["ann"] == 1
-    assert len([a for a in store.saved if a.complaint_id == "c1"]) == 2  # opened, closed
+    assert len(events.announced) == announced
 
 
-async def test_releasing_an_unknown_complaint_does_nothing(
-    router: Router, store: InMemoryAssignments
-) -> None:
-    await router.release("never-assigned")
+def test_a_saved_case_reads_back_identically() -> None:
+    router = a_router(InMemoryCases(), AnnouncedDecisions())
+    router.desk.classified(complaint(1, vulnerable=True, product="card"), "e1", NOW)
+    case = router.desk.cases["c1"]
+    [decision] = router.desk.clock_alert(warning("c1"))
+    from services.router.domain.records import Announced
 
-    assert store.saved == []
+    stored = StoredCase(case, (Announced("warn-c1", decision),))
 
-
-async def test_reload_workload_picks_up_assignments_the_store_gained(
-    router: Router, store: InMemoryAssignments
-) -> None:
-    await store.save(an_assignment(complaint_id="moved-in", handler_id="bob"))
-
-    router.reload_workload()
-
-    assert router.workload.open_by_handler["bob"] == 1
-
-
-async def test_load_by_handler_lists_every_person_including_the_idle(router: Router) -> None:
-    await router.assign(a_request(), CAUSE)
-
-    assert [(h.id, n) for h, n in router.load_by_handler()] == [("ann", 1), ("bob", 0)]
-
-
-async def test_closing_one_of_two_complaints_keeps_the_customer_with_the_same_owner(
-    router: Router,
-) -> None:
-    first = await router.assign(a_request(complaint_id="c1"), CAUSE)
-    await router.assign(a_request(complaint_id="c2"), CAUSE)  # repeat contact: same owner
-    await router.release("c1")  # c2 is still open with that owner
-
-    third = await router.assign(a_request(complaint_id="c3"), CAUSE)
-
-    assert third.handler_id == first.handler_id
+    assert StoredCase.from_bytes(stored.to_bytes()) == stored

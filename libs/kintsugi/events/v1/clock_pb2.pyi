@@ -356,10 +356,15 @@ class Escalated(_message.Message):
     TO_HANDLER_ID_FIELD_NUMBER: _builtins.int
     CLOCK_ID_FIELD_NUMBER: _builtins.int
     REASONS_FIELD_NUMBER: _builtins.int
+    TO_NAME_FIELD_NUMBER: _builtins.int
+    TEAM_ID_FIELD_NUMBER: _builtins.int
     level: _builtins.int
     from_handler_id: _builtins.str
     to_handler_id: _builtins.str
     clock_id: _builtins.str
+    to_name: _builtins.str
+    """The named person (a handler or a contact of the team's chain) escalated to."""
+    team_id: _builtins.str
     @_builtins.property
     def reasons(self) -> _containers.RepeatedCompositeFieldContainer[_complaint_pb2.Reason]: ...
     def __init__(
@@ -370,10 +375,12 @@ class Escalated(_message.Message):
         to_handler_id: _builtins.str = ...,
         clock_id: _builtins.str = ...,
         reasons: _abc.Iterable[_complaint_pb2.Reason] | None = ...,
+        to_name: _builtins.str = ...,
+        team_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["clock_id", b"clock_id", "from_handler_id", b"from_handler_id", "level", b"level", "reasons", b"reasons", "to_handler_id", b"to_handler_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clock_id", b"clock_id", "from_handler_id", b"from_handler_id", "level", b"level", "reasons", b"reasons", "team_id", b"team_id", "to_handler_id", b"to_handler_id", "to_name", b"to_name"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

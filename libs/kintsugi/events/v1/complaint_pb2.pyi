@@ -115,6 +115,8 @@ class _AssignmentKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Assign
     ASSIGNMENT_KIND_INITIAL: _AssignmentKind.ValueType  # 1
     ASSIGNMENT_KIND_REROUTE: _AssignmentKind.ValueType  # 2
     ASSIGNMENT_KIND_ESCALATION: _AssignmentKind.ValueType  # 3
+    ASSIGNMENT_KIND_ABSENCE: _AssignmentKind.ValueType  # 4
+    """The owner was away or offline for longer than the grace during working hours."""
 
 class AssignmentKind(_AssignmentKind, metaclass=_AssignmentKindEnumTypeWrapper): ...
 
@@ -122,6 +124,8 @@ ASSIGNMENT_KIND_UNSPECIFIED: AssignmentKind.ValueType  # 0
 ASSIGNMENT_KIND_INITIAL: AssignmentKind.ValueType  # 1
 ASSIGNMENT_KIND_REROUTE: AssignmentKind.ValueType  # 2
 ASSIGNMENT_KIND_ESCALATION: AssignmentKind.ValueType  # 3
+ASSIGNMENT_KIND_ABSENCE: AssignmentKind.ValueType  # 4
+"""The owner was away or offline for longer than the grace during working hours."""
 Global___AssignmentKind: _TypeAlias = AssignmentKind  # noqa: Y015
 
 class _ActivityKind:
@@ -442,6 +446,66 @@ class ComplaintAssigned(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ComplaintAssigned: _TypeAlias = ComplaintAssigned  # noqa: Y015
+
+@_typing.final
+class ComplaintQueued(_message.Message):
+    """Nobody eligible had room: the complaint waits in its team's queue, in arrival order."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEAM_ID_FIELD_NUMBER: _builtins.int
+    TEAM_NAME_FIELD_NUMBER: _builtins.int
+    POSITION_FIELD_NUMBER: _builtins.int
+    REASONS_FIELD_NUMBER: _builtins.int
+    team_id: _builtins.str
+    team_name: _builtins.str
+    position: _builtins.int
+    """1 for the head of the queue, when the complaint joined it."""
+    @_builtins.property
+    def reasons(self) -> _containers.RepeatedCompositeFieldContainer[Global___Reason]: ...
+    def __init__(
+        self,
+        *,
+        team_id: _builtins.str = ...,
+        team_name: _builtins.str = ...,
+        position: _builtins.int = ...,
+        reasons: _abc.Iterable[Global___Reason] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["position", b"position", "reasons", b"reasons", "team_id", b"team_id", "team_name", b"team_name"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ComplaintQueued: _TypeAlias = ComplaintQueued  # noqa: Y015
+
+@_typing.final
+class CallCustomerRequested(_message.Message):
+    """The rule of three: after three electronic exchanges without resolution, phone."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    HANDLER_ID_FIELD_NUMBER: _builtins.int
+    HANDLER_NAME_FIELD_NUMBER: _builtins.int
+    REASONS_FIELD_NUMBER: _builtins.int
+    handler_id: _builtins.str
+    handler_name: _builtins.str
+    @_builtins.property
+    def reasons(self) -> _containers.RepeatedCompositeFieldContainer[Global___Reason]: ...
+    def __init__(
+        self,
+        *,
+        handler_id: _builtins.str = ...,
+        handler_name: _builtins.str = ...,
+        reasons: _abc.Iterable[Global___Reason] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["handler_id", b"handler_id", "handler_name", b"handler_name", "reasons", b"reasons"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CallCustomerRequested: _TypeAlias = CallCustomerRequested  # noqa: Y015
 
 @_typing.final
 class Money(_message.Message):

@@ -50,6 +50,8 @@ class Event(_message.Message):
     CLOCK_RESTARTED_FIELD_NUMBER: _builtins.int
     CLOCKS_STARTED_FIELD_NUMBER: _builtins.int
     ESCALATED_FIELD_NUMBER: _builtins.int
+    QUEUED_FIELD_NUMBER: _builtins.int
+    CALL_REQUESTED_FIELD_NUMBER: _builtins.int
     NOTIFICATION_REQUESTED_FIELD_NUMBER: _builtins.int
     NOTIFICATION_SENT_FIELD_NUMBER: _builtins.int
     NOTIFICATION_FAILED_FIELD_NUMBER: _builtins.int
@@ -103,6 +105,10 @@ class Event(_message.Message):
     @_builtins.property
     def escalated(self) -> _clock_pb2.Escalated: ...
     @_builtins.property
+    def queued(self) -> _complaint_pb2.ComplaintQueued: ...
+    @_builtins.property
+    def call_requested(self) -> _complaint_pb2.CallCustomerRequested: ...
+    @_builtins.property
     def notification_requested(self) -> _notification_pb2.NotificationRequested: ...
     @_builtins.property
     def notification_sent(self) -> _notification_pb2.NotificationSent: ...
@@ -133,15 +139,17 @@ class Event(_message.Message):
         clock_restarted: _clock_pb2.ClockRestarted | None = ...,
         clocks_started: _clock_pb2.ClocksStarted | None = ...,
         escalated: _clock_pb2.Escalated | None = ...,
+        queued: _complaint_pb2.ComplaintQueued | None = ...,
+        call_requested: _complaint_pb2.CallCustomerRequested | None = ...,
         notification_requested: _notification_pb2.NotificationRequested | None = ...,
         notification_sent: _notification_pb2.NotificationSent | None = ...,
         notification_failed: _notification_pb2.NotificationFailed | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["activity", b"activity", "assigned", b"assigned", "classified", b"classified", "clock_breached", b"clock_breached", "clock_paused", b"clock_paused", "clock_reset", b"clock_reset", "clock_restarted", b"clock_restarted", "clock_resumed", b"clock_resumed", "clock_started", b"clock_started", "clock_stopped", b"clock_stopped", "clock_warning", b"clock_warning", "clocks_started", b"clocks_started", "customer_update_due", b"customer_update_due", "escalated", b"escalated", "notification_failed", b"notification_failed", "notification_requested", b"notification_requested", "notification_sent", b"notification_sent", "occurred_at", b"occurred_at", "payload", b"payload", "received", b"received", "recorded_at", b"recorded_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["activity", b"activity", "assigned", b"assigned", "call_requested", b"call_requested", "classified", b"classified", "clock_breached", b"clock_breached", "clock_paused", b"clock_paused", "clock_reset", b"clock_reset", "clock_restarted", b"clock_restarted", "clock_resumed", b"clock_resumed", "clock_started", b"clock_started", "clock_stopped", b"clock_stopped", "clock_warning", b"clock_warning", "clocks_started", b"clocks_started", "customer_update_due", b"customer_update_due", "escalated", b"escalated", "notification_failed", b"notification_failed", "notification_requested", b"notification_requested", "notification_sent", b"notification_sent", "occurred_at", b"occurred_at", "payload", b"payload", "queued", b"queued", "received", b"received", "recorded_at", b"recorded_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["activity", b"activity", "assigned", b"assigned", "causation_id", b"causation_id", "classified", b"classified", "clock_breached", b"clock_breached", "clock_paused", b"clock_paused", "clock_reset", b"clock_reset", "clock_restarted", b"clock_restarted", "clock_resumed", b"clock_resumed", "clock_started", b"clock_started", "clock_stopped", b"clock_stopped", "clock_warning", b"clock_warning", "clocks_started", b"clocks_started", "complaint_id", b"complaint_id", "correlation_id", b"correlation_id", "customer_update_due", b"customer_update_due", "escalated", b"escalated", "event_id", b"event_id", "notification_failed", b"notification_failed", "notification_requested", b"notification_requested", "notification_sent", b"notification_sent", "occurred_at", b"occurred_at", "payload", b"payload", "producer", b"producer", "received", b"received", "recorded_at", b"recorded_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activity", b"activity", "assigned", b"assigned", "call_requested", b"call_requested", "causation_id", b"causation_id", "classified", b"classified", "clock_breached", b"clock_breached", "clock_paused", b"clock_paused", "clock_reset", b"clock_reset", "clock_restarted", b"clock_restarted", "clock_resumed", b"clock_resumed", "clock_started", b"clock_started", "clock_stopped", b"clock_stopped", "clock_warning", b"clock_warning", "clocks_started", b"clocks_started", "complaint_id", b"complaint_id", "correlation_id", b"correlation_id", "customer_update_due", b"customer_update_due", "escalated", b"escalated", "event_id", b"event_id", "notification_failed", b"notification_failed", "notification_requested", b"notification_requested", "notification_sent", b"notification_sent", "occurred_at", b"occurred_at", "payload", b"payload", "producer", b"producer", "queued", b"queued", "received", b"received", "recorded_at", b"recorded_at"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["received", "classified", "assigned", "activity", "clock_started", "clock_paused", "clock_resumed", "clock_warning", "clock_breached", "clock_stopped", "customer_update_due", "clock_reset", "clock_restarted", "clocks_started", "escalated", "notification_requested", "notification_sent", "notification_failed"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["received", "classified", "assigned", "activity", "clock_started", "clock_paused", "clock_resumed", "clock_warning", "clock_breached", "clock_stopped", "customer_update_due", "clock_reset", "clock_restarted", "clocks_started", "escalated", "queued", "call_requested", "notification_requested", "notification_sent", "notification_failed"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 

@@ -1,0 +1,107 @@
+"""The router on a real broker: a clock warning escalates once, to the team lead, by name."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+
+from kintsugi.common.codec import Event, event_type, new_event
+from kintsugi.common.kafka import EventPublisher, make_producer
+from kintsugi.common.kafka_settings import KafkaSettings
+from kintsugi.common.ops_server import Health, OpsServer
+from kintsugi.common.runtime import Edges
+from kintsugi.common.timeutil import to_timestamp
+from kintsugi.common.topics import COMPLAINT_EVENTS
+from kintsugi.events.v1 import clock_pb2 as cpb
+from kintsugi.events.v1 import complaint_pb2 as pb
+from services.router.config import RouterSettings
+from services.router.domain.directory import Directory
+from services.router.main import serve
+from tests.unit.router.fakes import SHIPPED_DIRECTORY
+from tools.devstack.events import TopicTail
+
+RECEIVED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def _event(complaint_id: str, event_id: str, payload: object, at: datetime) -> Event:
+    return new_event(
+        complaint_id=complaint_id,
+        producer="test",
+        event_id=event_id,
+        occurred_at=at,
+        recorded_at=at,
+        correlation_id=f"received-{complaint_id}",
+        payload=payload,  # type: ignore[arg-type]
+    )
+
+
+def _warning(complaint_id: str, event_id: str) -> Event:
+    due = RECEIVED + timedelta(hours=8)
+    return _event(
+        complaint_id,
+        event_id,
+        cpb.ClockWarning(
+            clock=cpb.ClockRef(
+                clock_id="internal-resolution",
+                clock_kind="resolution",
+                regulatory=False,
+                cycle=0,
+            ),
+            threshold_percent=75,
+            due_at=to_timestamp(due),
+        ),
+        due - timedelta(hours=2),
+    )
+
+
+async def test_a_clock_warning_escalates_once_to_the_team_lead_with_the_time_left(
+    kafka_settings: KafkaSettings, unique: str
+) -> None:
+    settings = RouterSettings(kafka=kafka_settings, consumer_group=f"router-{unique}", ops_port=0)
+    directory = Directory.load(SHIPPED_DIRECTORY)
+    complaint_id = f"complaint-{unique}"
+    producer = make_producer(kafka_settings, f"test-{unique}")
+    await producer.start()
+    health = Health()
+    edges = Edges("router", settings, health, OpsServer(health, "127.0.0.1", 0), producer)
+    stop = asyncio.Event()
+    router = asyncio.create_task(serve(edges, stop, directory=directory, sweep_every_s=3600))
+    publisher = EventPublisher(producer, kafka_settings.topic(COMPLAINT_EVENTS))
+    started = time.time()
+    try:
+        classified = pb.ComplaintClassified(
+            category="fees", severity=pb.SEVERITY_MEDIUM, language="en", customer_id=unique
+        )
+        await publisher.publish(
+            _event(complaint_id, f"classified-{unique}", classified, RECEIVED),
+            _warning(complaint_id, f"warning-{unique}"),
+            # The same warning redelivered under a new id (an sla replay): still one escalation.
+            _warning(complaint_id, f"warning-again-{unique}"),
+        )
+
+        async with TopicTail(
+            kafka_settings, kafka_settings.topic(COMPLAINT_EVENTS), since=started
+        ) as tail:
+            mine = [
+                e
+                async for e in tail.events(timeout_s=15)
+                if e.complaint_id == complaint_id and e.producer == "router"
+            ]
+    finally:
+        stop.set()
+        await asyncio.wait_for(router, timeout=30)
+        await producer.stop()
+
+    kinds = [event_type(e) for e in mine]
+    assert kinds == ["assigned", "escalated"]
+    escalated = mine[1].escalated
+    assert (escalated.level, escalated.to_handler_id, escalated.to_name) == (
+        1,
+        "amara.okafor",
+        "Amara Okafor",
+    )
+    assert escalated.from_handler_id == mine[0].assigned.handler_id
+    assert escalated.team_id == "customer-care"
+    assert "internal resolution clock at 75%: 2h 00m left" in [r.detail for r in escalated.reasons]
+    assert mine[1].causation_id == f"warning-{unique}"
