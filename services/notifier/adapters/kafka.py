@@ -140,6 +140,10 @@ def trigger_of(event: Event) -> Trigger | None:
     match event_type(event):
         case "assigned":
             return Assigned(event.assigned.handler_name, event.assigned.team_name)
+        case "queued":
+            # Nobody has room yet: the customer is still acknowledged at once (rule 2),
+            # signed by the team; the owner signs what follows once one is assigned.
+            return Assigned("", event.queued.team_name)
         case "customer_update_due":
             due = event.customer_update_due
             return UpdateDue(
@@ -162,7 +166,15 @@ def trigger_of(event: Event) -> Trigger | None:
 
 class NotifierEventHandler:
     event_types = frozenset(
-        {"received", "classified", "assigned", "customer_update_due", "clock_warning", "activity"}
+        {
+            "received",
+            "classified",
+            "assigned",
+            "queued",
+            "customer_update_due",
+            "clock_warning",
+            "activity",
+        }
     )
 
     def __init__(self, notifier: Notifier, store: CompactedStore) -> None:

@@ -55,6 +55,7 @@ def warning() -> cpb.ClockWarning:
     ("payload", "trigger"),
     [
         (pb.ComplaintAssigned(handler_name="Mei", team_name="Cards"), Assigned("Mei", "Cards")),
+        (pb.ComplaintQueued(team_name="Cards", position=40), Assigned("", "Cards")),
         (update_due(), UpdateDue(CLOCK, NOW + timedelta(days=7), NOW)),
         (warning(), DeadlineWarning(CLOCK, 90, NOW + timedelta(days=2))),
         (

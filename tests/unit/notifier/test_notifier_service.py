@@ -100,6 +100,18 @@ async def test_a_replayed_assignment_sends_nothing_new_but_announces_sent_again(
     assert len(world.events.announced_sent) == 2  # same derived event id: one on the timeline
 
 
+async def test_a_queued_complaint_is_acknowledged_at_once_by_the_team_and_only_once(
+    world: World,
+) -> None:
+    await acknowledge(world.notifier, handler="")  # queued: the team, nobody named yet
+    await acknowledge(world.notifier, handler="Mei Chen")  # later assigned
+
+    [sent] = world.email.sent
+    assert sent.message.signed_by == "The Kintsugi Financial complaints team"
+    case = world.cases.get(COMPLAINT_ID)
+    assert case is not None and case.handler_name == "Mei Chen"  # signs what follows
+
+
 async def test_a_restarted_notifier_over_the_same_state_does_not_email_again(
     world: World,
 ) -> None:
