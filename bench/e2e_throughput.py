@@ -43,6 +43,7 @@ from kintsugi.common.topics import COMPLAINT_EVENTS, RAW_COMPLAINTS, TopicSpec
 from kintsugi.intake.v1 import intake_pb2, intake_pb2_grpc
 from services.intake.service import complaint_id_for
 from tests.e2e.test_pipeline import complaint
+from tools.devstack.directory import write_roomy_directory
 from tools.devstack.mailbox import start_mailbox
 from tools.devstack.processes import (
     SERVICE_NAMES,
@@ -266,6 +267,7 @@ async def run(options: argparse.Namespace) -> Report:
             topic_prefix=kafka.topic_prefix,
             sla_data_dir=Path(scratch) / "sla",
             log_level="WARNING",
+            router_directory=write_roomy_directory(Path(scratch) / "directory.yaml"),
         )
         processes = await asyncio.to_thread(start_stack, config, Path(scratch) / "logs")
         try:

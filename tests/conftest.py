@@ -50,11 +50,9 @@ def kafka_bootstrap() -> Iterator[str]:
         subprocess.run([str(kafka), "stop"], check=False, cwd=ROOT)
 
 
-@pytest.fixture(scope="session")
-async def kafka_settings(kafka_bootstrap: str) -> AsyncIterator[KafkaSettings]:
-    """Settings whose topic names carry a prefix unique to this session."""
+async def _own_topics(bootstrap: str) -> AsyncIterator[KafkaSettings]:
     settings = KafkaSettings(
-        bootstrap_servers=kafka_bootstrap, topic_prefix=f"test-{uuid.uuid4().hex[:10]}."
+        bootstrap_servers=bootstrap, topic_prefix=f"test-{uuid.uuid4().hex[:10]}."
     )
     await create_topics(settings)
     yield settings
@@ -67,6 +65,21 @@ async def kafka_settings(kafka_bootstrap: str) -> AsyncIterator[KafkaSettings]:
             await admin.delete_topics(mine)
     finally:
         await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def kafka_settings(kafka_bootstrap: str) -> AsyncIterator[KafkaSettings]:
+    """Settings whose topic names carry a prefix unique to this session."""
+    async for settings in _own_topics(kafka_bootstrap):
+        yield settings
+
+
+@pytest.fixture
+async def isolated_kafka(kafka_bootstrap: str) -> AsyncIterator[KafkaSettings]:
+    """Topics of this test alone: for tests that count what every consumer of the topic
+    does (the session's e2e stack would react to their events too)."""
+    async for settings in _own_topics(kafka_bootstrap):
+        yield settings
 
 
 @pytest.fixture

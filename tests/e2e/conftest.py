@@ -13,6 +13,7 @@ import pytest
 
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.intake.v1 import intake_pb2_grpc
+from tools.devstack.directory import write_roomy_directory
 from tools.devstack.mailbox import Mailbox, start_mailbox
 from tools.devstack.processes import (
     SERVICE_NAMES,
@@ -66,6 +67,7 @@ async def stack(
 ) -> AsyncIterator[Stack]:
     smtp_port, box = mailbox
     base = tmp_path_factory.mktemp("stack")
+    directory = write_roomy_directory(base / "directory.yaml")
     config = StackConfig(
         bootstrap_servers=kafka_settings.bootstrap_servers,
         smtp_port=smtp_port,
@@ -74,6 +76,7 @@ async def stack(
         topic_prefix=kafka_settings.topic_prefix,
         sla_data_dir=base / "sla",
         sla_stall_after_s=10,
+        router_directory=directory,
     )
     log_dir = base / "logs"
     processes = await asyncio.to_thread(start_stack, config, log_dir)

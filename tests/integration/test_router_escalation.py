@@ -56,18 +56,18 @@ def _warning(complaint_id: str, event_id: str) -> Event:
 
 
 async def test_a_clock_warning_escalates_once_to_the_team_lead_with_the_time_left(
-    kafka_settings: KafkaSettings, unique: str
+    isolated_kafka: KafkaSettings, unique: str
 ) -> None:
-    settings = RouterSettings(kafka=kafka_settings, consumer_group=f"router-{unique}", ops_port=0)
+    settings = RouterSettings(kafka=isolated_kafka, consumer_group=f"router-{unique}", ops_port=0)
     directory = Directory.load(SHIPPED_DIRECTORY)
     complaint_id = f"complaint-{unique}"
-    producer = make_producer(kafka_settings, f"test-{unique}")
+    producer = make_producer(isolated_kafka, f"test-{unique}")
     await producer.start()
     health = Health()
     edges = Edges("router", settings, health, OpsServer(health, "127.0.0.1", 0), producer)
     stop = asyncio.Event()
     router = asyncio.create_task(serve(edges, stop, directory=directory, sweep_every_s=3600))
-    publisher = EventPublisher(producer, kafka_settings.topic(COMPLAINT_EVENTS))
+    publisher = EventPublisher(producer, isolated_kafka.topic(COMPLAINT_EVENTS))
     started = time.time()
     try:
         classified = pb.ComplaintClassified(
@@ -81,7 +81,7 @@ async def test_a_clock_warning_escalates_once_to_the_team_lead_with_the_time_lef
         )
 
         async with TopicTail(
-            kafka_settings, kafka_settings.topic(COMPLAINT_EVENTS), since=started
+            isolated_kafka, isolated_kafka.topic(COMPLAINT_EVENTS), since=started
         ) as tail:
             mine = [
                 e

@@ -102,24 +102,24 @@ async def _router_events(
 
 
 async def test_two_routers_share_one_view_of_load_and_owners(
-    kafka_settings: KafkaSettings, unique: str, tmp_path: Path
+    isolated_kafka: KafkaSettings, unique: str, tmp_path: Path
 ) -> None:
     path = tmp_path / "directory.yaml"
     path.write_text(DIRECTORY)
     directory = Directory.load(path)
-    settings = RouterSettings(kafka=kafka_settings, consumer_group=f"router-{unique}", ops_port=0)
+    settings = RouterSettings(kafka=isolated_kafka, consumer_group=f"router-{unique}", ops_port=0)
     # Alice's two complaints land on different partitions, so on different forwarders.
     alice = [f"{unique}-0", _on_another_partition(f"{unique}-0")]
     ids = {*alice, *(f"{unique}-{n}" for n in range(2, 6))}
-    producer = make_producer(kafka_settings, f"test-{unique}")
+    producer = make_producer(isolated_kafka, f"test-{unique}")
     await producer.start()
-    publisher = EventPublisher(producer, kafka_settings.topic(COMPLAINT_EVENTS))
+    publisher = EventPublisher(producer, isolated_kafka.topic(COMPLAINT_EVENTS))
     started = time.time()
     seen: set[str] = set()
-    topic = kafka_settings.topic(COMPLAINT_EVENTS)
+    topic = isolated_kafka.topic(COMPLAINT_EVENTS)
     try:
         async with (
-            TopicTail(kafka_settings, topic, since=started) as tail,
+            TopicTail(isolated_kafka, topic, since=started) as tail,
             a_router(settings, directory, "router-one"),
         ):
             async with a_router(settings, directory, "router-two"):

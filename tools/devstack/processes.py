@@ -42,6 +42,8 @@ class StackConfig:
     # Seconds a partition may hold waiting records without progress before the sla's
     # liveness fails (None: the service's default).
     sla_stall_after_s: float | None = None
+    # The router's directory (None: the shipped example).
+    router_directory: Path | None = None
 
     def env(self, service: str) -> dict[str, str]:
         prefix = f"KINTSUGI_{service.upper()}_"
@@ -62,6 +64,8 @@ class StackConfig:
                 env[f"{prefix}PROGRESS_CHECK_INTERVAL_S"] = "2"
         else:
             env[f"{prefix}CONSUMER_GROUP"] = f"{self.topic_prefix}kintsugi-{service}"
+        if service == "router" and self.router_directory is not None:
+            env[f"{prefix}DIRECTORY_FILE"] = str(self.router_directory)
         if service == "intake":
             env[f"{prefix}GRPC_HOST"] = "127.0.0.1"
             env[f"{prefix}GRPC_PORT"] = str(self.grpc_port)
