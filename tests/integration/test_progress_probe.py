@@ -33,7 +33,10 @@ async def test_a_group_with_waiting_records_and_no_commits_is_reported_stalled(
     partition = sent.partition
 
     # The group committed everything before our record, then stopped moving.
-    consumer = AIOKafkaConsumer(**kafka_settings.client_options(), group_id=group)
+    # No auto-commit: stopping would otherwise commit the consumer's position (the end).
+    consumer = AIOKafkaConsumer(
+        **kafka_settings.client_options(), group_id=group, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         tp = TopicPartition(topic, partition)
