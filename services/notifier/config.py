@@ -67,6 +67,10 @@ class NotifierSettings(ServiceSettings):
     quiet_from: time = Field(default=time(21, 0))
     quiet_until: time = Field(default=time(8, 0))
     progress_updates_per_day: int = Field(default=3, ge=1)
+    # Staff messages (escalations, "call the customer"): handler id -> email, a YAML file.
+    staff_directory_file: Path | None = Field(
+        default=None, description="YAML mapping staff ids to email addresses"
+    )
 
     @model_validator(mode="after")
     def _secrets_from_files(self) -> NotifierSettings:

@@ -30,6 +30,7 @@ from services.notifier.domain.planner import PlanRules
 from services.notifier.domain.quiet import SendingWindow
 from services.notifier.domain.retry import DEFAULT_HORIZONS, RetrySchedule
 from services.notifier.service import Notifier, Sender
+from services.notifier.staff_directory import load_staff_directory
 
 
 def smtp_server(settings: NotifierSettings) -> SmtpServer:
@@ -80,7 +81,8 @@ async def serve(edges: Edges, stop: asyncio.Event, *, settings: NotifierSettings
     try:
         lint_templates(organisation=settings.organisation_name)
         secret = settings.gateway_secret() if settings.gateway_urls() else b""
-    except (TemplatesInvalid, ValueError) as error:
+        staff_emails = load_staff_directory(settings.staff_directory_file)
+    except (TemplatesInvalid, ValueError) as error:  # ConfigFileError is a ValueError
         exit_on_bad_configuration("notifier", error)
     store = edges.store(NOTIFIER_STATE)
     pool = SmtpPool(smtp_server(settings))
@@ -114,7 +116,7 @@ async def serve(edges: Edges, stop: asyncio.Event, *, settings: NotifierSettings
             breakers=CircuitBreakers(
                 settings.breaker_failures, timedelta(seconds=settings.breaker_cooldown_s)
             ),
-            rules=PlanRules(settings.delay_notice_from_percent),
+            rules=PlanRules(settings.delay_notice_from_percent, staff_emails),
             attempt_timeout_s=settings.attempt_timeout_s,
             window=SendingWindow(
                 settings.quiet_from, settings.quiet_until, settings.progress_updates_per_day

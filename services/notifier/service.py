@@ -43,10 +43,14 @@ from services.notifier.domain.retry import (
     RetrySchedule,
     transient,
 )
+from services.notifier.domain.staff import STAFF_EMAIL, STAFF_ID, compose_staff, is_staff
 
 __all__ = ["ACKNOWLEDGEMENT", "Delivery", "Notifier", "UnknownComplaint"]
 
 Clock = Callable[[], datetime]
+
+# Staff messages come from the system, not from a complaint handler.
+STAFF_SIGNATURE = "Kintsugi"
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,9 +255,7 @@ class Notifier:
         while True:
             route = self._route(case, planned, entry)
             if route is None:
-                return await self._give_up(
-                    case, nid, entry, "no channel left to reach the customer", cause
-                )
+                return await self._give_up(case, nid, entry, self._unroutable(planned), cause)
             case, entry, outcome = await self._attempt(case, planned, entry, route, cause)
             if outcome is not Verdict.FALLBACK:
                 return case, self._delivery_of(
@@ -262,9 +264,27 @@ class Notifier:
 
     def _route(self, case: Case, planned: Planned, entry: LedgerEntry) -> Route | None:
         available = set(self._senders) - set(entry.failed_channels)
+        if is_staff(planned.purpose):
+            # Staff hear by email only, never on the customer's channels.
+            address = planned.facts.get(STAFF_EMAIL, "")
+            return Route("email", address) if address and "email" in available else None
         if planned.public:
             return public_route(case, available)
         return choose_route(case, available)
+
+    def _unroutable(self, planned: Planned) -> str:
+        if not is_staff(planned.purpose):
+            return "no channel left to reach the customer"
+        if "email" not in self._senders:
+            return "staff messages need the email channel, which is not configured"
+        staff_id = planned.facts.get(STAFF_ID, "")
+        return f"no email for staff member {staff_id!r} in the staff directory"
+
+    def _compose(self, case: Case, planned: Planned, channel: str) -> ComposedMessage:
+        if is_staff(planned.purpose):
+            text = compose_staff(case, planned.purpose, planned.facts)
+            return ComposedMessage(text.subject, text.body, STAFF_SIGNATURE)
+        return self._composer.compose(case, planned, channel)
 
     async def _attempt(
         self, case: Case, planned: Planned, entry: LedgerEntry, route: Route, cause: Cause
@@ -287,7 +307,7 @@ class Notifier:
             await self._store.save(case)
             self._track(case)
             return case, entry, None
-        message = self._composer.compose(case, planned, route.channel)
+        message = self._compose(case, planned, route.channel)
         try:
             async with asyncio.timeout(self._attempt_timeout_s):
                 provider_id = await sender.send(
@@ -334,7 +354,7 @@ class Notifier:
         else:
             self.breakers.succeeded(destination)  # it answered: it is up
         remaining = set(self._senders) - {*entry.failed_channels, route.channel}
-        fallback = choose_route(case, remaining)
+        fallback = None if is_staff(entry.purpose) else choose_route(case, remaining)
         step = failed(
             entry,
             notification_id=nid,
@@ -395,14 +415,18 @@ class Notifier:
                     self._composer.signer(case),
                 )
             return None
-        recipient = case.social_handle if planned.public else recipient_for(case, entry.channel)
+        if is_staff(planned.purpose):
+            recipient, signed_by = planned.facts.get(STAFF_EMAIL, ""), STAFF_SIGNATURE
+        else:
+            recipient = case.social_handle if planned.public else recipient_for(case, entry.channel)
+            signed_by = self._composer.signer(case)
         return Delivery(
             planned.notification_id,
             planned.purpose,
             entry.channel,
             recipient,
             entry.provider_message_id,
-            self._composer.signer(case),
+            signed_by,
         )
 
     def _track(self, case: Case) -> None:

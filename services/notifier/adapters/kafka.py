@@ -26,6 +26,7 @@ from services.notifier.domain.planner import (
     Trigger,
     UpdateDue,
 )
+from services.notifier.domain.staff import CallRequested, Escalated, is_staff
 from services.notifier.service import Delivery, Failure, Notifier, UnknownComplaint
 
 log = get_logger(__name__)
@@ -55,6 +56,16 @@ class PublishedNotifications:
         self._clock = clock
 
     async def sent(self, complaint_id: str, delivery: Delivery, cause: Cause) -> None:
+        if is_staff(delivery.purpose):
+            # Not customer contact: the timeline (and the sla's cadence) must not see it.
+            metrics.NOTIFICATIONS.labels(delivery.purpose, delivery.channel, "sent").inc()
+            log.info(
+                "staff_notification_sent",
+                complaint_id=complaint_id,
+                purpose=delivery.purpose,
+                recipient=mask_recipient(delivery.channel, delivery.recipient),
+            )
+            return
         now = self._clock()
         await self._publisher.publish(
             new_event(
@@ -78,6 +89,19 @@ class PublishedNotifications:
         metrics.NOTIFICATIONS.labels(delivery.purpose, delivery.channel, "sent").inc()
 
     async def failed(self, complaint_id: str, failure: Failure, cause: Cause) -> None:
+        if is_staff(failure.purpose):
+            # Counted (the notifications-failing alert names the purpose) and logged; the
+            # customer's timeline has no purpose for a message to staff.
+            outcome = "retrying" if failure.next_attempt_at is not None else "failed"
+            metrics.NOTIFICATIONS.labels(failure.purpose, failure.channel, outcome).inc()
+            log.warning(
+                "staff_notification_failed",
+                complaint_id=complaint_id,
+                purpose=failure.purpose,
+                reason=failure.reason,
+                retry_at=failure.next_attempt_at.isoformat() if failure.next_attempt_at else None,
+            )
+            return
         now = self._clock()
         payload = npb.NotificationFailed(
             notification_id=failure.notification_id,
@@ -135,6 +159,10 @@ def _clock_info(ref: cpb.ClockRef) -> ClockInfo:
     return ClockInfo(ref.clock_id, ref.clock_kind, ref.cycle, ref.regulatory)
 
 
+def _reasons(reasons: Iterable[pb.Reason]) -> tuple[str, ...]:
+    return tuple(reason.detail or reason.code for reason in reasons)
+
+
 def trigger_of(event: Event) -> Trigger | None:
     """The notifier trigger an event stands for, if any."""
     match event_type(event):
@@ -156,6 +184,20 @@ def trigger_of(event: Event) -> Trigger | None:
                 warning.threshold_percent,
                 from_timestamp(warning.due_at),
             )
+        case "escalated":
+            escalated = event.escalated
+            return Escalated(
+                event.event_id,
+                escalated.level,
+                escalated.to_handler_id,
+                escalated.to_name,
+                _reasons(escalated.reasons),
+            )
+        case "call_requested":
+            call = event.call_requested
+            return CallRequested(
+                event.event_id, call.handler_id, call.handler_name, _reasons(call.reasons)
+            )
         case "activity" if (
             event.activity.kind == pb.ACTIVITY_KIND_STATUS_CHANGE
             and event.activity.new_status == pb.STATUS_RESOLVED
@@ -174,6 +216,8 @@ class NotifierEventHandler:
             "customer_update_due",
             "clock_warning",
             "activity",
+            "escalated",
+            "call_requested",
         }
     )
 

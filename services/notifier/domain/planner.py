@@ -9,12 +9,21 @@ the status-change event for a resolution.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from kintsugi.common.ids import derived_id
 from services.notifier.domain.case import Case
 from services.notifier.domain.regimes import wording
+from services.notifier.domain.staff import (
+    LEVEL,
+    STAFF_CALL_CUSTOMER,
+    STAFF_ESCALATION,
+    CallRequested,
+    Escalated,
+    staff_facts,
+)
 
 ACKNOWLEDGEMENT = "acknowledgement"
 PUBLIC_ACKNOWLEDGEMENT = "public_acknowledgement"
@@ -71,7 +80,7 @@ class Resolved:
     at: datetime
 
 
-Trigger = Assigned | UpdateDue | DeadlineWarning | Resolved
+Trigger = Assigned | UpdateDue | DeadlineWarning | Resolved | Escalated | CallRequested
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +88,8 @@ class PlanRules:
     # A warning below this share of a customer-facing clock is too early for a delay
     # notice; the sla's customer_update_due (its lead time) usually comes first anyway.
     delay_notice_from_percent: int = 75
+    # Staff member id -> email, for escalations and "call the customer" tasks.
+    staff_emails: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not 1 <= self.delay_notice_from_percent <= 99:
@@ -113,6 +124,20 @@ def plan(case: Case, trigger: Trigger, rules: PlanRules | None = None) -> list[P
                     0, Planned(public.notification_id, public.purpose, "assigned", public=True)
                 )
             return planned
+        case Escalated():
+            facts = staff_facts(
+                rules.staff_emails, trigger.to_handler_id, trigger.to_name, trigger.reasons
+            )
+            return [
+                _planned(
+                    case, STAFF_ESCALATION, trigger.event_id, **facts, **{LEVEL: str(trigger.level)}
+                )
+            ]
+        case CallRequested():
+            facts = staff_facts(
+                rules.staff_emails, trigger.handler_id, trigger.handler_name, trigger.reasons
+            )
+            return [_planned(case, STAFF_CALL_CUSTOMER, trigger.event_id, **facts)]
         case _ if case.resolved:
             # Nothing more to promise or excuse once the final response is out.
             return []

@@ -1,0 +1,87 @@
+"""Messages to staff: an escalation to its named target, the "call the customer" task.
+
+They ride the customer messages' ledger and retries (deterministic id from the event that
+asked, so exactly once each), but go by email to a person in the staff directory, never to
+the customer, never fall back to the customer's channels, and are not customer contact (no
+`notification_sent` on the timeline: the sla must not count them as an update).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from services.notifier.domain.case import Case
+from services.notifier.domain.sanitize import body_text, header_text
+
+STAFF_ESCALATION = "staff_escalation"
+STAFF_CALL_CUSTOMER = "staff_call_customer"
+STAFF_PURPOSES = frozenset({STAFF_ESCALATION, STAFF_CALL_CUSTOMER})
+
+# Facts a staff message carries in its ledger entry, so a retry composes the same message.
+STAFF_EMAIL = "staff_email"
+STAFF_ID = "staff_id"
+STAFF_NAME = "staff_name"
+REASONS = "reasons"
+LEVEL = "level"
+
+
+def is_staff(purpose: str) -> bool:
+    return purpose in STAFF_PURPOSES
+
+
+@dataclass(frozen=True, slots=True)
+class Escalated:
+    event_id: str
+    level: int
+    to_handler_id: str
+    to_name: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CallRequested:
+    event_id: str
+    handler_id: str
+    handler_name: str
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StaffText:
+    subject: str
+    body: str
+
+
+def staff_facts(
+    directory: Mapping[str, str], staff_id: str, staff_name: str, reasons: tuple[str, ...]
+) -> dict[str, str]:
+    return {
+        STAFF_ID: staff_id,
+        STAFF_NAME: staff_name,
+        # Empty when the directory has no address: the send fails for good, naming the id.
+        STAFF_EMAIL: directory.get(staff_id, ""),
+        REASONS: "\n".join(reasons),
+    }
+
+
+def compose_staff(case: Case, purpose: str, facts: Mapping[str, str]) -> StaffText:
+    """Plain text for a colleague: what to do, for which complaint, and why."""
+    name = header_text(facts.get(STAFF_NAME, "")) or "colleague"
+    subject_line = header_text(case.subject)
+    reasons = [line for line in facts.get(REASONS, "").split("\n") if line.strip()]
+    why = "\n".join(f"- {body_text(line).strip()}" for line in reasons) or "- (none given)"
+    about = f"Complaint {case.reference}" + (f": {subject_line}" if subject_line else "")
+    if purpose == STAFF_ESCALATION:
+        level = facts.get(LEVEL, "")
+        subject = header_text(f"Escalated to you: complaint {case.reference}")
+        opening = "This complaint has been escalated to you" + (
+            f" (level {level})." if level else "."
+        )
+    else:
+        subject = header_text(f"Please call the customer: complaint {case.reference}")
+        customer = header_text(case.customer_name) or "the customer"
+        phone = header_text(case.phone)
+        opening = f"Please call {customer}" + (f" on {phone}" if phone else "") + " today."
+    body = f"Hello {name},\n\n{opening}\n\n{about}\n\nWhy:\n{why}\n"
+    return StaffText(subject=subject, body=body_text(body))
