@@ -20,6 +20,7 @@ from services.notifier.domain.planner import (
     Resolved,
     UpdateDue,
 )
+from services.notifier.domain.staff import CallRequested, Escalated
 from services.notifier.service import Delivery, Failure
 
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
@@ -67,6 +68,23 @@ def warning() -> cpb.ClockWarning:
             None,
         ),
         (pb.ActivityRecorded(kind=pb.ACTIVITY_KIND_NOTE), None),
+        (
+            cpb.Escalated(
+                level=2,
+                to_handler_id="grace.mensah",
+                to_name="Grace Mensah",
+                reasons=[pb.Reason(code="clock.90", detail="90% of the deadline gone")],
+            ),
+            Escalated("e-1", 2, "grace.mensah", "Grace Mensah", ("90% of the deadline gone",)),
+        ),
+        (
+            pb.CallCustomerRequested(
+                handler_id="mei.chen",
+                handler_name="Mei Chen",
+                reasons=[pb.Reason(code="exchanges.3")],
+            ),
+            CallRequested("e-1", "mei.chen", "Mei Chen", ("exchanges.3",)),
+        ),
     ],
 )
 def test_each_event_stands_for_its_trigger(payload: object, trigger: object) -> None:
@@ -116,3 +134,17 @@ async def test_a_sent_sms_is_announced_on_its_channel_with_the_number_masked() -
     assert sent.recipient_masked == "***123"
     assert sent.provider_message_id == "prov-1"
     assert sent.purpose == npb.NOTIFICATION_PURPOSE_PROGRESS_UPDATE
+
+
+async def test_staff_messages_never_reach_the_customers_timeline() -> None:
+    # A notification_sent would reset the sla's customer cadence: staff mail is not contact.
+    captured = Captured()
+    published = PublishedNotifications(captured, lambda: NOW)  # type: ignore[arg-type]
+    delivery = Delivery("n-1", "staff_escalation", "email", "g@bank.example", "p-1", "Kintsugi")
+
+    await published.sent("c-1", delivery, Cause("a", "r"))
+    await published.failed(
+        "c-1", Failure("n-2", "staff_call_customer", "email", "550", 1, None, ""), Cause("a", "r")
+    )
+
+    assert captured.events == []
