@@ -35,6 +35,7 @@ from services.notifier.domain.planner import (
     Resolved,
     Trigger,
     plan,
+    plan_owner_alert,
 )
 from services.notifier.domain.quiet import SendingWindow
 from services.notifier.domain.retry import (
@@ -179,6 +180,9 @@ class Notifier:
                 raise UnknownComplaint(f"no received event seen for complaint {complaint_id}")
             if isinstance(trigger, Assigned) and not case.handler_name:
                 case = case.with_handler(trigger.handler_name, trigger.team_name)
+                await self._store.save(case)
+            if isinstance(trigger, Assigned) and trigger.handler_id not in ("", case.owner_id):
+                case = replace(case, owner_id=trigger.handler_id, owner_name=trigger.handler_name)
                 await self._store.save(case)
             planned = plan(case, trigger, self._rules)
             if isinstance(trigger, Resolved) and not case.resolved:
@@ -387,6 +391,8 @@ class Notifier:
                 ),
                 cause,
             )
+        if step.verdict is Verdict.GIVEN_UP:
+            case = await self._alert_owner(case, nid, entry.purpose, failure.reason, cause)
         return case, step.entry, step.verdict
 
     async def _give_up(
@@ -398,7 +404,17 @@ class Notifier:
         self._track(case)
         failure = Failure(nid, entry.purpose, case.channel, reason, entry.attempts, None, "")
         await self._events.failed(case.complaint_id, failure, cause)
-        return case, None
+        return await self._alert_owner(case, nid, entry.purpose, reason, cause), None
+
+    async def _alert_owner(
+        self, case: Case, nid: str, purpose: str, reason: str, cause: Cause
+    ) -> Case:
+        """A customer message failed for good: its owner hears, once (rule: never silent)."""
+        alert = plan_owner_alert(case, nid, purpose, reason, self._rules)
+        if alert is None:
+            return case
+        case, _ = await self._deliver(case, alert, cause)
+        return case
 
     def _delivery_of(self, case: Case, planned: Planned, entry: LedgerEntry) -> Delivery | None:
         if entry.status != SENT or not entry.channel:

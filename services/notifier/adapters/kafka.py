@@ -167,7 +167,8 @@ def trigger_of(event: Event) -> Trigger | None:
     """The notifier trigger an event stands for, if any."""
     match event_type(event):
         case "assigned":
-            return Assigned(event.assigned.handler_name, event.assigned.team_name)
+            assigned = event.assigned
+            return Assigned(assigned.handler_name, assigned.team_name, assigned.handler_id)
         case "queued":
             # Nobody has room yet: the customer is still acknowledged at once (rule 2),
             # signed by the team; the owner signs what follows once one is assigned.

@@ -64,6 +64,10 @@ class Case:
     category: str = ""
     handler_name: str = ""
     team_name: str = ""
+    # The latest assignee, whom staff alerts about this complaint go to (the signer above
+    # stays the first owner the customer heard from).
+    owner_id: str = ""
+    owner_name: str = ""
     # Final outcome ("sent" or "rejected") per notification id, from before the ledger:
     # still honoured so state written by older versions never sends twice.
     outcomes: dict[str, str] = field(default_factory=dict)

@@ -17,11 +17,14 @@ from kintsugi.common.ids import derived_id
 from services.notifier.domain.case import Case
 from services.notifier.domain.regimes import wording
 from services.notifier.domain.staff import (
+    FAILED_PURPOSE,
     LEVEL,
     STAFF_CALL_CUSTOMER,
+    STAFF_DELIVERY_FAILED,
     STAFF_ESCALATION,
     CallRequested,
     Escalated,
+    is_staff,
     staff_facts,
 )
 
@@ -50,6 +53,7 @@ class Planned:
 class Assigned:
     handler_name: str
     team_name: str
+    handler_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +161,26 @@ def plan(case: Case, trigger: Trigger, rules: PlanRules | None = None) -> list[P
         case Resolved():
             return [_planned(case, FINAL_RESPONSE, trigger.event_id, resolved_at=_iso(trigger.at))]
     return []
+
+
+def plan_owner_alert(
+    case: Case, failed_notification_id: str, failed_purpose: str, reason: str, rules: PlanRules
+) -> Planned | None:
+    """The owner's alert when a customer message failed for good; one per failed message.
+
+    None for a staff message (no alerts about alerts) or a complaint nobody owns yet (the
+    `notification_failed` event and the failing-notifications alert still say so).
+    """
+    if is_staff(failed_purpose) or not case.owner_id:
+        return None
+    facts = staff_facts(rules.staff_emails, case.owner_id, case.owner_name, (reason,))
+    return _planned(
+        case,
+        STAFF_DELIVERY_FAILED,
+        failed_notification_id,
+        **facts,
+        **{FAILED_PURPOSE: failed_purpose},
+    )
 
 
 def _delay(case: Case, clock: ClockInfo, due_at: datetime) -> Planned:

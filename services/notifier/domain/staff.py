@@ -16,7 +16,9 @@ from services.notifier.domain.sanitize import body_text, header_text
 
 STAFF_ESCALATION = "staff_escalation"
 STAFF_CALL_CUSTOMER = "staff_call_customer"
-STAFF_PURPOSES = frozenset({STAFF_ESCALATION, STAFF_CALL_CUSTOMER})
+# A customer message failed for good: its owner has to reach the customer another way.
+STAFF_DELIVERY_FAILED = "staff_delivery_failed"
+STAFF_PURPOSES = frozenset({STAFF_ESCALATION, STAFF_CALL_CUSTOMER, STAFF_DELIVERY_FAILED})
 
 # Facts a staff message carries in its ledger entry, so a retry composes the same message.
 STAFF_EMAIL = "staff_email"
@@ -24,6 +26,7 @@ STAFF_ID = "staff_id"
 STAFF_NAME = "staff_name"
 REASONS = "reasons"
 LEVEL = "level"
+FAILED_PURPOSE = "failed_purpose"
 
 
 def is_staff(purpose: str) -> bool:
@@ -77,6 +80,14 @@ def compose_staff(case: Case, purpose: str, facts: Mapping[str, str]) -> StaffTe
         subject = header_text(f"Escalated to you: complaint {case.reference}")
         opening = "This complaint has been escalated to you" + (
             f" (level {level})." if level else "."
+        )
+    elif purpose == STAFF_DELIVERY_FAILED:
+        subject = header_text(f"Customer not reached: complaint {case.reference}")
+        customer = header_text(case.customer_name) or "the customer"
+        what = facts.get(FAILED_PURPOSE, "message").replace("_", " ")
+        opening = (
+            f"We could not deliver the {what} to {customer} on any channel. "
+            "Please reach them another way and record the contact on the complaint."
         )
     else:
         subject = header_text(f"Please call the customer: complaint {case.reference}")

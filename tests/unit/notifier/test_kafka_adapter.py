@@ -55,7 +55,10 @@ def warning() -> cpb.ClockWarning:
 @pytest.mark.parametrize(
     ("payload", "trigger"),
     [
-        (pb.ComplaintAssigned(handler_name="Mei", team_name="Cards"), Assigned("Mei", "Cards")),
+        (
+            pb.ComplaintAssigned(handler_id="mei.chen", handler_name="Mei", team_name="Cards"),
+            Assigned("Mei", "Cards", "mei.chen"),
+        ),
         (pb.ComplaintQueued(team_name="Cards", position=40), Assigned("", "Cards")),
         (update_due(), UpdateDue(CLOCK, NOW + timedelta(days=7), NOW)),
         (warning(), DeadlineWarning(CLOCK, 90, NOW + timedelta(days=2))),

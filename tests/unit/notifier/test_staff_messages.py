@@ -11,12 +11,13 @@ import pytest
 from kintsugi.common.config_files import ConfigFileError
 from kintsugi.common.ids import Cause
 from services.notifier.domain.breaker import CircuitBreakers
-from services.notifier.domain.case import FAILED, PENDING, SENT
+from services.notifier.domain.case import FAILED, PENDING, SENT, Case
 from services.notifier.domain.messages import MessageComposer
-from services.notifier.domain.planner import PlanRules, notification_id
-from services.notifier.domain.retry import permanent, smtp_failure
+from services.notifier.domain.planner import ACKNOWLEDGEMENT, Assigned, PlanRules, notification_id
+from services.notifier.domain.retry import permanent, smtp_failure, transient
 from services.notifier.domain.staff import (
     STAFF_CALL_CUSTOMER,
+    STAFF_DELIVERY_FAILED,
     STAFF_ESCALATION,
     CallRequested,
     Escalated,
@@ -49,8 +50,8 @@ CALL = CallRequested(
 
 
 class World:
-    def __init__(self, directory: dict[str, str] | None = None) -> None:
-        self.cases = InMemoryCases(a_case(handler_name="Mei Chen", channel="sms"))
+    def __init__(self, directory: dict[str, str] | None = None, case: Case | None = None) -> None:
+        self.cases = InMemoryCases(case or a_case(handler_name="Mei Chen", channel="sms"))
         self.clock = FakeClock()
         self.senders = {"email": FakeSender("email"), "sms": FakeSender("sms")}
         self.events = RecordedNotifications()
@@ -196,3 +197,59 @@ def test_the_staff_directory_maps_ids_to_addresses() -> None:
 def test_a_bad_staff_directory_is_refused_naming_line_and_field(text: str, expected: str) -> None:
     with pytest.raises(ConfigFileError, match=expected.replace(".", r"\.")):
         parse_staff_directory(text, "staff.yaml")
+
+
+# An SMS complaint with no email address: a bounced SMS has nowhere to fall back to.
+SMS_ONLY = a_case(channel="sms", email="")
+OWNER = Assigned("Mei Chen", "Cards", "mei.chen")
+
+
+async def test_the_owner_hears_once_when_the_customer_cannot_be_reached() -> None:
+    world = World(case=SMS_ONLY)
+    world.senders["sms"].always = permanent("invalid number")
+
+    for _ in range(2):  # the assignment redelivered
+        await world.notifier.handle(COMPLAINT_ID, OWNER, Cause("assigned-1", "r"))
+
+    [alert] = world.email.sent
+    assert alert.recipient == "mei.chen@bank.example"
+    assert "Customer not reached" in alert.message.subject
+    assert "could not deliver the acknowledgement to Jane Doe" in alert.message.body
+    assert "- invalid number" in alert.message.body
+    ack = notification_id(COMPLAINT_ID, ACKNOWLEDGEMENT, "assigned")
+    assert world.entry(STAFF_DELIVERY_FAILED, ack).status == SENT
+
+
+async def test_the_owner_hears_when_retries_run_out_at_the_horizon() -> None:
+    world = World(case=SMS_ONLY)
+    world.senders["sms"].always = transient("gateway 503")
+
+    await world.notifier.handle(COMPLAINT_ID, OWNER, Cause("assigned-1", "r"))
+    assert world.email.sent == []  # still retrying: nobody is bothered yet
+    for _ in range(200):
+        world.clock.advance(minutes=10)
+        await world.notifier.retry_due()
+
+    [alert] = world.email.sent
+    assert alert.recipient == "mei.chen@bank.example"
+    assert "Customer not reached" in alert.message.subject
+
+
+async def test_a_complaint_nobody_owns_yet_raises_no_staff_alert() -> None:
+    world = World(case=SMS_ONLY)
+    world.senders["sms"].always = permanent("invalid number")
+
+    await world.notifier.handle(COMPLAINT_ID, Assigned("", "Cards"), Cause("queued-1", "r"))
+
+    assert world.email.sent == []
+    assert [f.purpose for f in world.events.failures] == [ACKNOWLEDGEMENT]
+
+
+async def test_a_failed_staff_alert_raises_no_alert_about_itself() -> None:
+    world = World(case=SMS_ONLY)
+    world.senders["sms"].always = permanent("invalid number")
+    world.email.always = permanent("550 no such user")
+
+    await world.notifier.handle(COMPLAINT_ID, OWNER, Cause("assigned-1", "r"))
+
+    assert [f.purpose for f in world.events.failures] == [ACKNOWLEDGEMENT, STAFF_DELIVERY_FAILED]
