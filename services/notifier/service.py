@@ -402,7 +402,8 @@ class Notifier:
         case = case.with_entry(nid, entry)
         await self._store.save(case)
         self._track(case)
-        failure = Failure(nid, entry.purpose, case.channel, reason, entry.attempts, None, "")
+        channel = "email" if is_staff(entry.purpose) else case.channel
+        failure = Failure(nid, entry.purpose, channel, reason, entry.attempts, None, "")
         await self._events.failed(case.complaint_id, failure, cause)
         return await self._alert_owner(case, nid, entry.purpose, reason, cause), None
 

@@ -1,4 +1,5 @@
-"""Messages to staff: an escalation to its named target, the "call the customer" task.
+"""Messages to staff: an escalation to its named target, the "call the customer" task to
+the owner, and the owner's alert when a customer message failed for good.
 
 They ride the customer messages' ledger and retries (deterministic id from the event that
 asked, so exactly once each), but go by email to a person in the staff directory, never to
