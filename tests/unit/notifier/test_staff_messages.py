@@ -163,6 +163,7 @@ async def test_a_target_missing_from_the_directory_fails_naming_the_id() -> None
     assert world.email.sent == [] and world.senders["sms"].sent == []
     [failure] = world.events.failures
     assert "'grace.mensah'" in failure.reason and "staff directory" in failure.reason
+    assert failure.channel == "email"  # a staff message, whatever the customer's channel
     assert world.entry(STAFF_ESCALATION, "escalated-1").status == FAILED
 
 
