@@ -16,6 +16,9 @@ def _read_secret(field: str, path: Path) -> SecretStr:
         raise ValueError(f"{field}: cannot read {path}: {error.strerror}") from error
 
 
+DEFAULT_STAFF_DIRECTORY = Path(__file__).parent / "staff.yaml"
+
+
 class NotifierSettings(ServiceSettings):
     """Environment variables start with ``KINTSUGI_NOTIFIER_``."""
 
@@ -69,7 +72,9 @@ class NotifierSettings(ServiceSettings):
     progress_updates_per_day: int = Field(default=3, ge=1)
     # Staff messages (escalations, "call the customer"): handler id -> email, a YAML file.
     staff_directory_file: Path | None = Field(
-        default=None, description="YAML mapping staff ids to email addresses"
+        default=DEFAULT_STAFF_DIRECTORY,
+        description="YAML mapping staff ids to email addresses (default: the example "
+        "matching the router's shipped directory)",
     )
 
     @model_validator(mode="after")
