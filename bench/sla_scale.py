@@ -13,7 +13,8 @@ clocks), which keeps a million within minutes. Measures, in one run:
    reopened and the keeper's due-time index and risk summaries rebuilt (``assign``). The
    same-run baseline is the memory store's cost to apply the same records into a dict,
    which is only the local part of a full changelog replay (the Kafka read, measured at
-   ~6,000 records/s through Faust in issue 10, comes on top).
+   ~6,000 records/s through Faust in issue 10, comes on top); with ``--kafka`` the full
+   changelog is also written to a fresh topic on that broker and read back into a dict.
 2. Memory per open complaint: the RSS growth of a restart over RocksDB (the keeper's due
    index and risk summaries plus RocksDB's own memory; the states stay on disk), the
    keeper's structures alone (tracemalloc), and a memory store table (the states in a
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import gc
 import json
 import logging
@@ -36,11 +38,14 @@ import sys
 import tempfile
 import time
 import tracemalloc
+import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faust.stores.rocksdb import RocksDBOptions
 
 from bench.machine import describe, machine_lines
@@ -92,6 +97,63 @@ def _open_all(directory: Path) -> dict[int, Any]:
     return {p: options.open(directory / f"sla-clocks-{p}.db") for p in range(PARTITIONS)}
 
 
+async def _changelog_replay(
+    count: int, templates: dict[bytes, bytes], bootstrap: str
+) -> dict[str, float]:
+    """Write the states to a fresh compacted topic, then read all of it back into a dict
+    from the beginning: what a memory store's restore does, without Faust's own per-record
+    work (so a lower bound on its cost). The topic is deleted afterwards."""
+    topic = f"kintsugi-bench-sla-scale-{uuid.uuid4().hex[:12]}-changelog"
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(topic, PARTITIONS, 1, topic_configs={"cleanup.policy": "compact"})]
+        )
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=20)
+        await producer.start()
+        started = time.perf_counter()
+        try:
+            for key, state in _complaints(count, templates):
+                await producer.send(topic, state, key=key)
+            await producer.flush()
+        finally:
+            await producer.stop()
+        produce_s = time.perf_counter() - started
+
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False
+        )
+        await consumer.start()
+        try:
+            partitions = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            ends = await consumer.end_offsets(partitions)
+            restored: dict[bytes, bytes] = {}
+            started = time.perf_counter()
+            remaining = {tp for tp in partitions if ends[tp] > 0}
+            while remaining:
+                fetched = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+                for tp, records in fetched.items():
+                    for record in records:
+                        restored[record.key] = record.value
+                    if records and records[-1].offset + 1 >= ends[tp]:
+                        remaining.discard(tp)
+            replay_s = time.perf_counter() - started
+        finally:
+            await consumer.stop()
+    finally:
+        with contextlib.suppress(Exception):
+            await admin.delete_topics([topic])
+        await admin.close()
+    return {
+        "changelog_produce_s": produce_s,
+        "changelog_replay_s": replay_s,
+        "changelog_replay_records": float(len(restored)),
+    }
+
+
 def _disk_bytes(directory: Path) -> int:
     return sum(f.stat().st_size for f in directory.rglob("*") if f.is_file())
 
@@ -102,7 +164,9 @@ def _close_all(dbs: dict[int, Any]) -> None:
     dbs.clear()
 
 
-async def run(count: int, template_count: int, seed: int) -> dict[str, Any]:
+async def run(
+    count: int, template_count: int, seed: int, kafka: str | None = None
+) -> dict[str, Any]:
     policies = PolicySet.default()
     service = SlaService(policies)
     started = time.perf_counter()
@@ -167,7 +231,9 @@ async def run(count: int, template_count: int, seed: int) -> dict[str, Any]:
     keeper_bytes = tracemalloc.get_traced_memory()[0] - traced_before
     tracemalloc.stop()
 
+    replay = await _changelog_replay(count, templates, kafka) if kafka else {}
     return {
+        **replay,
         "machine": describe(),
         "open_complaints": count,
         "distinct_templates": len(templates),
@@ -217,6 +283,17 @@ def markdown(r: dict[str, Any]) -> str:
         f"rebuild {r['rocksdb_rebuild_s']:.2f} s) | memory store, applying the same "
         f"records to a dict: {r['memory_store_apply_s']:.2f} s, plus the Kafka read "
         f"(~6,000 records/s in issue 10: {r['full_replay_at_6000_per_s_s']:.0f} s) |",
+        *(
+            [
+                f"| full changelog replay from Kafka into a dict (aiokafka, no Faust) | "
+                f"{r['changelog_replay_s']:.2f} s "
+                f"({r['changelog_replay_records'] / r['changelog_replay_s']:,.0f} records/s) "
+                f"| with the same index rebuild after it, a memory store's restart at "
+                f"best: {r['changelog_replay_s'] + r['rocksdb_rebuild_s']:.2f} s |"
+            ]
+            if "changelog_replay_s" in r
+            else []
+        ),
         f"| rebuild per complaint | {r['rebuild_per_complaint_us']:.1f} µs | reading "
         f"RocksDB alone {r['scan_per_complaint_us']:.1f} µs; decoding a state for its "
         f"wake-up and deadlines alone {r['decode_per_complaint_us']:.1f} µs |",
@@ -240,11 +317,16 @@ def main(argv: Iterable[str] | None = None) -> None:
         "--templates", type=int, default=20_000, help="complaints built through the domain"
     )
     parser.add_argument("--seed", type=int, default=20261130)
+    parser.add_argument(
+        "--kafka",
+        metavar="BOOTSTRAP",
+        help="also time a full changelog read from this broker (a fresh topic, deleted after)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     options = parser.parse_args(list(argv) if argv is not None else None)
     # The keeper's info logs would land in the middle of the report.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
-    result = asyncio.run(run(options.complaints, options.templates, options.seed))
+    result = asyncio.run(run(options.complaints, options.templates, options.seed, options.kafka))
     print(markdown(result))
     if options.json:
         options.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
