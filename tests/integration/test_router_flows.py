@@ -14,16 +14,16 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from google.protobuf.message import Message
 
 from kintsugi.common.codec import Event, event_type, new_event
-from kintsugi.common.kafka import EventPublisher, make_producer, topic_partitions
+from kintsugi.common.kafka import EventPublisher, make_producer
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.ops_server import Health, OpsServer
 from kintsugi.common.runtime import Edges
 from kintsugi.common.timeutil import to_timestamp
-from kintsugi.common.topics import COMPLAINT_EVENTS, DIRECTORY_UPDATES, TopicSpec
+from kintsugi.common.topics import COMPLAINT_EVENTS, DIRECTORY_UPDATES
 from kintsugi.events.v1 import clock_pb2 as cpb
 from kintsugi.events.v1 import complaint_pb2 as pb
 from services.router.config import RouterSettings
@@ -128,26 +128,10 @@ class RunningRouter:
         return list(distinct.values())
 
 
-async def _until_visible(kafka: KafkaSettings, *topics: TopicSpec, timeout_s: float = 15) -> None:
-    """Freshly created topics reach the broker's metadata a moment later: wait for them, so
-    the router's directory follower and the tail do not start on a topic not yet there."""
-    consumer = AIOKafkaConsumer(**kafka.client_options(), group_id=None)
-    await consumer.start()
-    try:
-        deadline = time.monotonic() + timeout_s
-        for topic in topics:
-            while not await topic_partitions(consumer, kafka.topic(topic)):
-                assert time.monotonic() < deadline, f"topic {topic.name} never appeared"
-                await asyncio.sleep(0.2)
-    finally:
-        await consumer.stop()
-
-
 @asynccontextmanager
 async def running_router(
     kafka: KafkaSettings, unique: str, directory: Directory
 ) -> AsyncIterator[RunningRouter]:
-    await _until_visible(kafka, COMPLAINT_EVENTS, DIRECTORY_UPDATES)
     settings = RouterSettings(kafka=kafka, consumer_group=f"router-{unique}", ops_port=0)
     producer = make_producer(kafka, f"test-{unique}")
     await producer.start()
