@@ -13,7 +13,7 @@ from kintsugi.common.logs import configure_logging, get_logger
 from kintsugi.common.runtime import Edges, exit_on_bad_configuration, run_consumer, run_service
 from kintsugi.common.timeutil import Clock, system_clock
 from kintsugi.common.topics import DEAD_LETTERS, DIRECTORY_UPDATES, ROUTER_INBOX, ROUTER_STATE
-from services.router.adapters.directory_updates import follow_directory_updates
+from services.router.adapters.directory_updates import FollowerHealth, follow_directory_updates
 from services.router.adapters.kafka import (
     Forwarder,
     PublishedDecisions,
@@ -71,8 +71,10 @@ async def serve(
     background = [
         asyncio.create_task(sweep_periodically(router, stop, sweep_every_s, system_clock)),
         asyncio.create_task(
-            follow_directory_updates(
-                router, kafka, kafka.topic(DIRECTORY_UPDATES), dead_letters, stop, system_clock
+            FollowerHealth(edges.health).watch(
+                follow_directory_updates(
+                    router, kafka, kafka.topic(DIRECTORY_UPDATES), dead_letters, stop, system_clock
+                )
             )
         ),
     ]

@@ -60,9 +60,14 @@ class Router:
         return [(t.id, self.desk.queue_length(t.id)) for t in self._directory.teams]
 
     async def classified(
-        self, request: RoutingRequest, cause: Cause, now: dt.datetime
+        self,
+        request: RoutingRequest,
+        cause: Cause,
+        now: dt.datetime,
+        classified_at: dt.datetime | None = None,
     ) -> list[Decision]:
-        return await self._settle(self.desk.classified(request, cause.event_id, now), cause)
+        decisions = self.desk.classified(request, cause.event_id, now, classified_at)
+        return await self._settle(decisions, cause)
 
     async def activity(self, activity: Activity, cause: Cause, now: dt.datetime) -> list[Decision]:
         return await self._settle(self.desk.activity(activity, now), cause)

@@ -141,6 +141,20 @@ ROUTER_ESCALATIONS = Counter(
     "Escalations announced, by team and chain level (1 = team lead)",
     ["team", "level"],
 )
+# Minutes to days: a complaint queued overnight waits hours; a direct assignment, seconds.
+WAIT_BUCKETS = (1.0, 5.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0, 14400.0, 28800.0, 86400.0)
+ROUTER_TIME_TO_ASSIGN_SECONDS = Histogram(
+    "kintsugi_router_time_to_assign_seconds",
+    "Time from a complaint's classification to its first owner, by team",
+    ["team"],
+    buckets=WAIT_BUCKETS,
+)
+ROUTER_QUEUE_WAIT_SECONDS = Histogram(
+    "kintsugi_router_queue_wait_seconds",
+    "Time queued complaints waited, from classification to their first owner, by team",
+    ["team"],
+    buckets=WAIT_BUCKETS,
+)
 ROUTER_CALL_TASKS = Counter(
     "kintsugi_router_call_tasks_total",
     "Rule of three: owners asked to phone the customer, by team",

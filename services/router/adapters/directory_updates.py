@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
@@ -23,6 +24,7 @@ from kintsugi.common.ids import Cause, derived_id
 from kintsugi.common.kafka import DeadLetterPublisher, topic_partitions
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.logs import get_logger
+from kintsugi.common.ops_server import Health
 from kintsugi.common.timeutil import Clock
 from services.router.domain.directory import Presence
 from services.router.service import Router
@@ -85,6 +87,8 @@ async def follow_directory_updates(
     await consumer.start()
     try:
         partitions = await topic_partitions(consumer, topic)
+        if not partitions:
+            raise LookupError(f"directory updates topic {topic} has no partitions: create it")
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         while not stop.is_set():
@@ -94,6 +98,30 @@ async def follow_directory_updates(
                     await _apply(router, record, dead_letters, clock)
     finally:
         await consumer.stop()
+
+
+class FollowerHealth:
+    """The follower's part in the health check. A router that stopped hearing presence and
+    capacity goes on assigning to people who went home and never drains a queue on a
+    capacity rise, so a dead follower must not be a log line only: readiness drops, and
+    liveness fails so the orchestrator restarts the router, which re-reads the topic."""
+
+    CHECK = "directory-updates"
+
+    def __init__(self, health: Health) -> None:
+        self._health = health
+        self.following = False
+        health.add_check(self.CHECK, lambda: self.following)
+
+    async def watch(self, follow: Awaitable[None]) -> None:
+        self.following = True
+        try:
+            await follow
+        except Exception as error:  # whatever it was, the follower has stopped for good
+            log.error("directory_updates_stopped", error=repr(error))
+            self._health.fail(f"directory updates follower stopped: {error!r}")
+        finally:
+            self.following = False
 
 
 async def _apply(

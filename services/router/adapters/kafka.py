@@ -90,10 +90,20 @@ class PublishedDecisions:
         match decision:
             case Assigned():
                 metrics.ASSIGNMENTS.labels(decision.team_id, decision.kind).inc()
+                _observe_wait(decision)
             case Escalated():
                 metrics.ROUTER_ESCALATIONS.labels(decision.team_id, str(decision.level)).inc()
             case CallRequested():
                 metrics.ROUTER_CALL_TASKS.labels(decision.team_id).inc()
+
+
+def _observe_wait(assigned: Assigned) -> None:
+    """Time to assign, and queue wait for those that queued (a first owner only)."""
+    if assigned.waited_s is None:
+        return
+    metrics.ROUTER_TIME_TO_ASSIGN_SECONDS.labels(assigned.team_id).observe(assigned.waited_s)
+    if assigned.from_queue:
+        metrics.ROUTER_QUEUE_WAIT_SECONDS.labels(assigned.team_id).observe(assigned.waited_s)
 
 
 def payload(
@@ -226,7 +236,9 @@ class RouterEventHandler:
         kind = event_type(event)
         cause = Cause(event.event_id, event.correlation_id)
         if kind == "classified":
-            decisions = await self._router.classified(routing_request(event), cause, self._clock())
+            decisions = await self._router.classified(
+                routing_request(event), cause, self._clock(), from_timestamp(event.occurred_at)
+            )
         elif kind == "activity":
             decisions = await self._router.activity(activity(event), cause, self._clock())
         else:

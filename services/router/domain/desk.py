@@ -53,6 +53,8 @@ class Case:
     covering_for: str | None = None
     touched: bool = False
     seen: tuple[str, ...] = ()
+    # When it was classified: the start of its time to assign (and of its wait, if queued).
+    classified_at: dt.datetime | None = None
 
     @property
     def complaint_id(self) -> str:
@@ -75,6 +77,10 @@ class Assigned:
     previous_handler_id: str
     reasons: tuple[Reason, ...]
     executive_review: bool
+    # A first owner only: seconds from classification to this assignment, and whether
+    # they were spent waiting in the team's queue. Measured, never announced.
+    waited_s: float | None = None
+    from_queue: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,10 +226,15 @@ class Desk:
     # ----- facts ---------------------------------------------------------------------
 
     def classified(
-        self, request: RoutingRequest, event_id: str, now: dt.datetime
+        self,
+        request: RoutingRequest,
+        event_id: str,
+        now: dt.datetime,
+        classified_at: dt.datetime | None = None,
     ) -> list[Decision]:
         """A new complaint: its customer's owner, else the best person with room, else the
-        team's queue. A complaint already known changes nothing."""
+        team's queue. A complaint already known changes nothing. ``classified_at`` (when
+        the classifier decided; default ``now``) starts its time to assign."""
         if request.complaint_id in self.cases:
             return []
         team, team_reason = choose_team(request, self.directory)
@@ -237,6 +248,7 @@ class Desk:
             queued_seq=self._next(),
             executive_review=review,
             seen=(event_id,),
+            classified_at=classified_at or now,
         )
         self._put(case)
         reasons = [team_reason]
@@ -263,7 +275,8 @@ class Desk:
                     tuple(reasons),
                 )
             ]
-        return [self._assign(case, chosen, "initial", reasons, derived_id(event_id, "assigned"))]
+        assigned = self._assign(case, chosen, "initial", reasons, derived_id(event_id, "assigned"))
+        return [_timed(assigned, case, now, from_queue=False)]
 
     def activity(self, fact: Activity, now: dt.datetime) -> list[Decision]:
         case = self.cases.get(fact.complaint_id)
@@ -503,7 +516,8 @@ class Desk:
             chosen = self._choose(case, team, now, reasons, sticky=True)
             if chosen is not None:
                 event_id = derived_id(cause_id, case.complaint_id, "assigned")
-                decisions.append(self._assign(case, chosen, "initial", reasons, event_id))
+                assigned = self._assign(case, chosen, "initial", reasons, event_id)
+                decisions.append(_timed(assigned, case, now, from_queue=True))
         return decisions
 
     def _rescue(self, case: Case, team: Team, alert: ClockAlert) -> list[Decision]:
@@ -536,6 +550,13 @@ class Desk:
             decisions.append(self._assign(case, handler, "reroute", reasons, event_id))
             self._put(replace(self.cases[case.complaint_id], covering_for=None))
         return decisions
+
+
+def _timed(assigned: Assigned, case: Case, now: dt.datetime, *, from_queue: bool) -> Assigned:
+    if case.classified_at is None:  # saved before cases kept the time: unknown, not zero
+        return replace(assigned, from_queue=from_queue)
+    waited = max((now - case.classified_at).total_seconds(), 0.0)
+    return replace(assigned, waited_s=waited, from_queue=from_queue)
 
 
 def _clock_reason(alert: ClockAlert) -> Reason:

@@ -6,6 +6,7 @@ re-announces exactly what was decided instead of deciding again (decision 3).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -42,9 +43,10 @@ class StoredCase:
         return self.case.complaint_id
 
     def to_bytes(self) -> bytes:
-        return json_state.dump(
-            _Plain(asdict(self.case), [_plain(a) for a in self.announced]), _SCHEMA
-        )
+        case = asdict(self.case)
+        if self.case.classified_at is not None:
+            case["classified_at"] = self.case.classified_at.isoformat()
+        return json_state.dump(_Plain(case, [_plain(a) for a in self.announced]), _SCHEMA)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> StoredCase:
@@ -53,6 +55,9 @@ class StoredCase:
         case["request"] = RoutingRequest(**case["request"])
         for name in ("escalations", "seen"):
             case[name] = tuple(case[name])
+        # Absent from cases saved before it was kept: their time to assign is unknown.
+        if case.get("classified_at") is not None:
+            case["classified_at"] = dt.datetime.fromisoformat(case["classified_at"])
         return cls(
             Case(**case),
             tuple(_announced(a) for a in body["announced"]),

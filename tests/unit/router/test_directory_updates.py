@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
 
 from kintsugi.common.ids import Cause
-from services.router.adapters.directory_updates import BadUpdate, parse_update
+from kintsugi.common.ops_server import Health
+from services.router.adapters.directory_updates import BadUpdate, FollowerHealth, parse_update
 from services.router.domain.desk import Assigned
 from services.router.service import Router
 from tests.unit.router.desk_fixtures import NOW, complaint, team_of, worker
@@ -62,3 +64,37 @@ async def test_a_capacity_rise_from_workforce_management_drains_the_queue() -> N
     assert [(d.complaint_id, d.handler_id) for d in decisions if isinstance(d, Assigned)] == [
         ("c2", "ann")
     ]
+
+
+async def test_a_failed_follower_fails_the_health_check_with_its_reason() -> None:
+    health = Health()
+    follower = FollowerHealth(health)
+
+    async def broken() -> None:
+        raise ConnectionError("broker unreachable")
+
+    await follower.watch(broken())
+
+    assert health.report()[FollowerHealth.CHECK] is False
+    assert health.failure is not None
+    assert "directory updates follower stopped" in health.failure
+    assert "broker unreachable" in health.failure
+
+
+async def test_a_running_follower_is_ready_and_a_stopped_one_fails_nothing() -> None:
+    health = Health()
+    follower = FollowerHealth(health)
+    stop = asyncio.Event()
+    started = asyncio.Event()
+
+    async def following() -> None:
+        started.set()
+        await stop.wait()
+
+    watching = asyncio.create_task(follower.watch(following()))
+    await started.wait()
+    assert health.report()[FollowerHealth.CHECK] is True
+
+    stop.set()
+    await watching
+    assert health.failure is None
