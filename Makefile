@@ -127,6 +127,7 @@ BENCH_NOTIFIER_ARGS ?=
 bench: kafka $(GHZ)  ## benchmarks with same-run baselines (domain, gRPC, end to end); writes bench-report.md
 	{ $(PY) -m bench.sla_clocks $(BENCH_ARGS); echo; \
 	  $(PY) -m bench.sla_runtime --json bench-report-sla-runtime.json; echo; \
+	  $(PY) -m bench.sla_scale --json bench-report-sla-scale.json; echo; \
 	  $(PY) -m bench.router_desk --json bench-report-router.json; echo; \
 	  $(PY) -m bench.classification_eval --json bench-report-classification.json; echo; \
 	  $(PY) -m bench.intake_grpc $(BENCH_GRPC_ARGS) --json bench-report-grpc.json; echo; \
