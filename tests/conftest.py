@@ -16,13 +16,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from kintsugi.common.bootstrap import create_topics, wait_for_cluster
-from kintsugi.common.kafka import topic_partitions
 from kintsugi.common.kafka_settings import KafkaSettings
-from kintsugi.common.topics import ALL_TOPICS
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_BOOTSTRAP = "127.0.0.1:9092"
@@ -58,7 +55,6 @@ async def _own_topics(bootstrap: str) -> AsyncIterator[KafkaSettings]:
         bootstrap_servers=bootstrap, topic_prefix=f"test-{uuid.uuid4().hex[:10]}."
     )
     await create_topics(settings)
-    await _until_visible(settings)
     yield settings
     admin = AIOKafkaAdminClient(**settings.client_options())
     await admin.start()
@@ -69,23 +65,6 @@ async def _own_topics(bootstrap: str) -> AsyncIterator[KafkaSettings]:
             await admin.delete_topics(mine)
     finally:
         await admin.close()
-
-
-async def _until_visible(settings: KafkaSettings, timeout_s: float = 30) -> None:
-    """New topics reach the cluster metadata a moment after creation. A consumer group
-    that joins before then is given no partitions and sits idle, and a reader of the whole
-    topic finds none: wait until every topic shows its partitions."""
-    consumer = AIOKafkaConsumer(**settings.client_options(), group_id=None)
-    await consumer.start()
-    try:
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        for spec in ALL_TOPICS:
-            while len(await topic_partitions(consumer, settings.topic(spec))) < spec.partitions:
-                if asyncio.get_running_loop().time() > deadline:
-                    raise TimeoutError(f"topic {settings.topic(spec)} never became visible")
-                await asyncio.sleep(0.2)
-    finally:
-        await consumer.stop()
 
 
 @pytest.fixture(scope="session")

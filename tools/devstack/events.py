@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
@@ -37,12 +36,7 @@ class TopicTail:
 
     async def __aenter__(self) -> TopicTail:
         await self._consumer.start()
-        # A topic created a moment ago may not be in this client's metadata yet.
-        deadline = time.monotonic() + 10
-        while not (tps := await topic_partitions(self._consumer, self._topic)):
-            if time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.2)
+        tps = await topic_partitions(self._consumer, self._topic)
         if not tps:
             await self._consumer.stop()
             raise LookupError(f"topic {self._topic} does not exist")

@@ -11,9 +11,11 @@ import asyncio
 import sys
 import time
 
+from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError
 
+from kintsugi.common.kafka import topic_partitions
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.topics import ALL_TOPICS, TopicSpec
 
@@ -61,7 +63,27 @@ async def create_topics(
         )
     finally:
         await admin.close()
+    await _until_visible(settings, missing)
     return [settings.topic(spec) for spec in missing]
+
+
+async def _until_visible(
+    settings: KafkaSettings, specs: list[TopicSpec], timeout_s: float = 30
+) -> None:
+    """New topics reach the cluster metadata a moment after creation. A consumer group
+    that joins before then is given no partitions and sits idle, and a reader of the whole
+    topic finds none: return only once every created topic shows all its partitions."""
+    consumer = AIOKafkaConsumer(**settings.client_options(), group_id=None)
+    await consumer.start()
+    try:
+        deadline = time.monotonic() + timeout_s
+        for spec in specs:
+            while len(await topic_partitions(consumer, settings.topic(spec))) < spec.partitions:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"topic {settings.topic(spec)} never became visible")
+                await asyncio.sleep(0.2)
+    finally:
+        await consumer.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
