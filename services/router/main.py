@@ -8,6 +8,7 @@ import functools
 
 from kintsugi.common.batch import FlushOrder
 from kintsugi.common.codec import decode
+from kintsugi.common.config_files import ConfigFileError
 from kintsugi.common.kafka import DeadLetterPublisher, EventPublisher
 from kintsugi.common.logs import configure_logging, get_logger
 from kintsugi.common.runtime import Edges, exit_on_bad_configuration, run_consumer, run_service
@@ -21,7 +22,7 @@ from services.router.adapters.kafka import (
     StoredCases,
 )
 from services.router.config import RouterSettings
-from services.router.domain.directory import Directory, DirectoryError
+from services.router.domain.directory import Directory
 from services.router.service import Router
 
 log = get_logger(__name__)
@@ -96,7 +97,7 @@ def main() -> None:
     configure_logging("router", settings.log_level)
     try:
         directory = Directory.load(settings.directory_file)
-    except DirectoryError as error:
+    except ConfigFileError as error:
         exit_on_bad_configuration("router", error)
     body = functools.partial(
         serve, directory=directory, sweep_every_s=settings.absence_sweep_every_s

@@ -9,9 +9,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from kintsugi.common.config_files import load_model
 from kintsugi.common.names import SEVERITIES
 from services.router.domain.working_hours import ALWAYS, WEEKDAYS, WorkingHours
 
@@ -19,10 +19,6 @@ Presence = Literal["online", "away", "offline"]
 PRESENCES: tuple[Presence, ...] = ("online", "away", "offline")
 _SEVERITY_PATTERN = f"^({'|'.join(SEVERITIES)})$"
 DEFAULT_SEVERITY_WEIGHTS = {"low": 1, "medium": 1, "high": 2, "critical": 3}
-
-
-class DirectoryError(ValueError):
-    """The directory file is unusable; the message names the file, the path and the rule."""
 
 
 class _Handler(BaseModel):
@@ -190,17 +186,8 @@ class Directory:
 
     @classmethod
     def load(cls, path: Path) -> Directory:
-        try:
-            raw = yaml.safe_load(path.read_text())
-            parsed = _Directory.model_validate(raw)
-        except (OSError, yaml.YAMLError) as error:
-            raise DirectoryError(f"{path}: cannot read directory: {error}") from error
-        except ValidationError as error:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}"
-                for e in error.errors()
-            )
-            raise DirectoryError(f"{path}: {problems}") from error
+        """Raise ``ConfigFileError`` naming the file, line, path and rule of each problem."""
+        parsed, _ = load_model(path, _Directory)
         hours = {
             name: WorkingHours(
                 time_zone=c.time_zone,

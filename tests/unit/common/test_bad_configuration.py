@@ -36,7 +36,7 @@ def _start(module: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]
             "KINTSUGI_ROUTER_DIRECTORY_FILE",
             "directory.yaml",
             "default_team: care\nteams:\n  - {id: care, name: Care, members: [{id: a}]}\n",
-            "teams.0.members.0.name: Field required",
+            "teams[0].members[0].name: required field is missing",
         ),
     ],
 )
