@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import statistics
 import sys
 import tempfile
@@ -32,21 +31,20 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import grpc
-from aiokafka import AIOKafkaConsumer
 
-from bench.machine import cpu_seconds, describe, kafka_broker_pid, machine_lines, percentile
+from bench.machine import cpu_seconds, describe, emit, kafka_broker_pid, machine_lines, percentile
 from kintsugi.common.bootstrap import create_topics
 from kintsugi.common.codec import EVENT_TYPE_HEADER, header_value
-from kintsugi.common.kafka import make_producer, topic_partitions
+from kintsugi.common.kafka import make_producer
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.topics import COMPLAINT_EVENTS, RAW_COMPLAINTS, TopicSpec
 from kintsugi.intake.v1 import intake_pb2, intake_pb2_grpc
 from services.intake.service import complaint_id_for
 from tests.e2e.test_pipeline import complaint
 from tools.devstack.directory import write_roomy_directory
+from tools.devstack.events import TopicTail
 from tools.devstack.mailbox import start_mailbox
 from tools.devstack.processes import (
-    SERVICE_NAMES,
     ServiceProcess,
     StackConfig,
     free_port,
@@ -56,6 +54,8 @@ from tools.devstack.processes import (
 STAGES = ("received", "classified", "assigned", "clocks_started", "notification_sent")
 JURISDICTIONS = ("GB-ENG", "US", "AU-NSW", "GB-SCT")
 SOURCE = "bench"
+# How long reading a burst back may take before the run is declared incomplete.
+READ_TIMEOUT_S = 600
 
 
 @dataclass
@@ -103,34 +103,13 @@ async def publish(kafka: KafkaSettings, topic: str, records: list[tuple[bytes, b
 
 
 async def read_since(
-    kafka: KafkaSettings, topic: str, since: float, idle_s: float = 30
+    kafka: KafkaSettings, topic: str, since: float, timeout_s: float = READ_TIMEOUT_S
 ) -> AsyncIterator[tuple[bytes, str | None, float]]:
     """(key, event type, append time) of each record appended since ``since`` (epoch s),
-    until the caller stops or nothing arrives for ``idle_s``; headers only, no decoding."""
-    consumer = AIOKafkaConsumer(**kafka.client_options(), group_id=None, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        partitions = await topic_partitions(consumer, topic)
-        consumer.assign(partitions)
-        found = await consumer.offsets_for_times({tp: int(since * 1000) for tp in partitions})
-        for tp, offset in found.items():
-            if offset is None:
-                await consumer.seek_to_end(tp)
-            else:
-                consumer.seek(tp, offset.offset)
-        idle_deadline = time.monotonic() + idle_s
-        while time.monotonic() < idle_deadline:
-            batches = await consumer.getmany(timeout_ms=500, max_records=10_000)
-            for records in batches.values():
-                idle_deadline = time.monotonic() + idle_s
-                for r in records:
-                    yield (
-                        r.key or b"",
-                        header_value(r.headers, EVENT_TYPE_HEADER),
-                        r.timestamp / 1000,
-                    )
-    finally:
-        await consumer.stop()
+    until the caller stops or the timeout; headers only, no payload decoding."""
+    async with TopicTail(kafka, topic, since=since) as tail:
+        async for r in tail.records(timeout_s):
+            yield r.key or b"", header_value(r.headers, EVENT_TYPE_HEADER), r.timestamp / 1000
 
 
 async def bench_relay(kafka: KafkaSettings, records: list[tuple[bytes, bytes]]) -> float:
@@ -259,12 +238,10 @@ async def run(options: argparse.Namespace) -> Report:
     report = Report(complaints=options.complaints, runs=options.runs)
     controller, mailbox = start_mailbox(free_port())
     with tempfile.TemporaryDirectory(prefix="kintsugi-bench-") as scratch:
-        config = StackConfig(
-            bootstrap_servers=kafka.bootstrap_servers,
+        config = StackConfig.on_free_ports(
+            kafka.bootstrap_servers,
+            kafka.topic_prefix,
             smtp_port=controller.port,
-            grpc_port=free_port(),
-            ops_ports={name: free_port() for name in SERVICE_NAMES},
-            topic_prefix=kafka.topic_prefix,
             sla_data_dir=Path(scratch) / "sla",
             log_level="WARNING",
             router_directory=write_roomy_directory(Path(scratch) / "directory.yaml"),
@@ -353,9 +330,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path)
     options = parser.parse_args()
     report = asyncio.run(run(options))
-    print(markdown(report))
-    if options.json:
-        options.json.write_text(json.dumps(asdict(report), indent=2))
+    emit(markdown(report), asdict(report), options.json)
 
 
 if __name__ == "__main__":

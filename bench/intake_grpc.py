@@ -24,10 +24,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.machine import cpu_seconds, describe, machine_lines
+from bench.machine import cpu_seconds, describe, emit, machine_lines
 from kintsugi.common.bootstrap import create_topics
 from kintsugi.common.kafka_settings import KafkaSettings
-from tools.devstack.processes import SERVICE_NAMES, StackConfig, free_port, start_service
+from tools.devstack.processes import StackConfig, free_port, start_service
 
 METHOD = "kintsugi.intake.v1.IntakeService.SubmitComplaint"
 PROTOS = Path(__file__).resolve().parent.parent / "protos"
@@ -135,13 +135,8 @@ async def run(options: argparse.Namespace) -> Report:
         stdout=asyncio.subprocess.PIPE,
     )
     with tempfile.TemporaryDirectory(prefix="kintsugi-bench-") as scratch:
-        config = StackConfig(
-            bootstrap_servers=kafka.bootstrap_servers,
-            smtp_port=free_port(),
-            grpc_port=free_port(),
-            ops_ports={name: free_port() for name in SERVICE_NAMES},
-            topic_prefix=kafka.topic_prefix,
-            log_level="WARNING",
+        config = StackConfig.on_free_ports(
+            kafka.bootstrap_servers, kafka.topic_prefix, smtp_port=free_port(), log_level="WARNING"
         )
         intake = start_service("intake", config, Path(scratch))
         try:
@@ -205,9 +200,7 @@ def main() -> None:
     options = parser.parse_args()
     os.environ.setdefault("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     report = asyncio.run(run(options))
-    print(markdown(report))
-    if options.json:
-        options.json.write_text(json.dumps(asdict(report), indent=2))
+    emit(markdown(report), asdict(report), options.json)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 from collections.abc import Sequence
@@ -34,6 +35,13 @@ def machine_lines() -> list[str]:
         f"- Machine: {machine['cpu']}, {machine['logical_cores']} logical cores, {machine['arch']}",
         f"- Python: {machine['python']} on {machine['os']}",
     ]
+
+
+def emit(markdown: str, figures: object, json_path: Path | None) -> None:
+    """A benchmark's report: Markdown on stdout, the same figures as JSON if asked."""
+    print(markdown)
+    if json_path is not None:
+        json_path.write_text(json.dumps(figures, indent=2, default=str) + "\n", encoding="utf-8")
 
 
 def percentile(sorted_values: Sequence[float], percent: float) -> float:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import json
 import logging
 import random
 import statistics
@@ -28,7 +27,7 @@ from typing import Any
 
 import structlog
 
-from bench.machine import describe, machine_lines
+from bench.machine import describe, emit, machine_lines
 from services.sla.adapters.keeper import ClockKeeper
 from services.sla.domain import ComplaintClocks, ComplaintFacts, PolicySet
 from services.sla.service import SlaService
@@ -197,9 +196,7 @@ def main(argv: Iterable[str] | None = None) -> None:
     # The keeper's info logs would land in the middle of the report.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     result = asyncio.run(run(options.complaints, options.due, options.seed))
-    print(markdown(result))
-    if options.json:
-        options.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    emit(markdown(result), result, options.json)
 
 
 if __name__ == "__main__":

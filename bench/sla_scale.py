@@ -32,7 +32,6 @@ import argparse
 import asyncio
 import contextlib
 import gc
-import json
 import logging
 import os
 import shutil
@@ -50,7 +49,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from faust.stores.rocksdb import RocksDBOptions
 
-from bench.machine import describe, machine_lines
+from bench.machine import describe, emit, machine_lines
 from bench.sla_runtime import NOW, PARTITIONS, _keeper, _states
 from services.sla.adapters.partitions import partition_of
 from services.sla.domain import PolicySet
@@ -329,9 +328,7 @@ def main(argv: Iterable[str] | None = None) -> None:
     # The keeper's info logs would land in the middle of the report.
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     result = asyncio.run(run(options.complaints, options.templates, options.seed, options.kafka))
-    print(markdown(result))
-    if options.json:
-        options.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    emit(markdown(result), result, options.json)
 
 
 if __name__ == "__main__":

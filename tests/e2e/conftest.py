@@ -16,7 +16,6 @@ from kintsugi.intake.v1 import intake_pb2_grpc
 from tools.devstack.directory import write_roomy_directory
 from tools.devstack.mailbox import Mailbox, start_mailbox
 from tools.devstack.processes import (
-    SERVICE_NAMES,
     ServiceProcess,
     StackConfig,
     free_port,
@@ -68,12 +67,10 @@ async def stack(
     smtp_port, box = mailbox
     base = tmp_path_factory.mktemp("stack")
     directory = write_roomy_directory(base / "directory.yaml")
-    config = StackConfig(
-        bootstrap_servers=kafka_settings.bootstrap_servers,
+    config = StackConfig.on_free_ports(
+        kafka_settings.bootstrap_servers,
+        kafka_settings.topic_prefix,
         smtp_port=smtp_port,
-        grpc_port=free_port(),
-        ops_ports={name: free_port() for name in SERVICE_NAMES},
-        topic_prefix=kafka_settings.topic_prefix,
         sla_data_dir=base / "sla",
         sla_stall_after_s=10,
         router_directory=directory,

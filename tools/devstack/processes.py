@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 SERVICE_NAMES = ("intake", "router", "sla", "notifier")
 
@@ -44,6 +45,18 @@ class StackConfig:
     sla_stall_after_s: float | None = None
     # The router's directory (None: the shipped example).
     router_directory: Path | None = None
+
+    @classmethod
+    def on_free_ports(cls, bootstrap_servers: str, topic_prefix: str, **rest: Any) -> StackConfig:
+        """A stack beside others on this machine (a test session's, a benchmark's): its
+        gRPC and ops ports are whichever are free now."""
+        return cls(
+            bootstrap_servers=bootstrap_servers,
+            topic_prefix=topic_prefix,
+            grpc_port=free_port(),
+            ops_ports={name: free_port() for name in SERVICE_NAMES},
+            **rest,
+        )
 
     def env(self, service: str) -> dict[str, str]:
         prefix = f"KINTSUGI_{service.upper()}_"
