@@ -14,8 +14,9 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from google.protobuf.message import Message
 
-from kintsugi.common.codec import Event, event_type, new_event
+from kintsugi.common.codec import Event, event_type
 from kintsugi.common.kafka import EventPublisher, make_producer
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.ops_server import Health, OpsServer
@@ -26,6 +27,7 @@ from kintsugi.events.v1 import clock_pb2 as cpb
 from kintsugi.events.v1 import complaint_pb2 as pb
 from services.notifier.config import NotifierSettings
 from services.notifier.main import serve
+from tests.events import an_event
 from tools.devstack.events import TopicTail
 from tools.devstack.mailbox import Mailbox, start_mailbox
 from tools.devstack.processes import free_port
@@ -34,15 +36,9 @@ NOW = datetime.now(UTC)
 
 
 def events_for(complaint_id: str, email: str) -> list[Event]:
-    def event(event_id: str, payload: object) -> Event:
-        return new_event(
-            complaint_id=complaint_id,
-            producer="test",
-            event_id=f"{complaint_id}-{event_id}",
-            occurred_at=NOW,
-            recorded_at=NOW,
-            correlation_id=f"{complaint_id}-received",
-            payload=payload,  # type: ignore[arg-type]
+    def event(event_id: str, payload: Message) -> Event:
+        return an_event(
+            complaint_id, f"{complaint_id}-{event_id}", payload, NOW, f"{complaint_id}-received"
         )
 
     received = pb.ComplaintReceived(

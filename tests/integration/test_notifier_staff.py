@@ -9,7 +9,9 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from kintsugi.common.codec import Event, new_event
+from google.protobuf.message import Message
+
+from kintsugi.common.codec import Event
 from kintsugi.common.kafka import EventPublisher, make_producer
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.timeutil import to_timestamp
@@ -17,6 +19,7 @@ from kintsugi.common.topics import COMPLAINT_EVENTS
 from kintsugi.events.v1 import clock_pb2 as cpb
 from kintsugi.events.v1 import complaint_pb2 as pb
 from services.notifier.config import NotifierSettings
+from tests.events import an_event
 from tests.integration.test_notifier_kafka import mailbox, running_notifier, until
 from tools.devstack.mailbox import Mailbox
 
@@ -26,15 +29,9 @@ NOW = datetime.now(UTC)
 
 
 def events_for(complaint_id: str) -> list[Event]:
-    def event(event_id: str, payload: object) -> Event:
-        return new_event(
-            complaint_id=complaint_id,
-            producer="test",
-            event_id=f"{complaint_id}-{event_id}",
-            occurred_at=NOW,
-            recorded_at=NOW,
-            correlation_id=f"{complaint_id}-received",
-            payload=payload,  # type: ignore[arg-type]
+    def event(event_id: str, payload: Message) -> Event:
+        return an_event(
+            complaint_id, f"{complaint_id}-{event_id}", payload, NOW, f"{complaint_id}-received"
         )
 
     received = pb.ComplaintReceived(

@@ -6,7 +6,9 @@ import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
-from kintsugi.common.codec import Event, event_type, new_event
+from google.protobuf.message import Message
+
+from kintsugi.common.codec import Event, event_type
 from kintsugi.common.kafka import EventPublisher, make_producer
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.ops_server import Health, OpsServer
@@ -18,22 +20,15 @@ from kintsugi.events.v1 import complaint_pb2 as pb
 from services.router.config import RouterSettings
 from services.router.domain.directory import Directory
 from services.router.main import serve
+from tests.events import an_event
 from tests.unit.router.fakes import SHIPPED_DIRECTORY
 from tools.devstack.events import TopicTail
 
 RECEIVED = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
-def _event(complaint_id: str, event_id: str, payload: object, at: datetime) -> Event:
-    return new_event(
-        complaint_id=complaint_id,
-        producer="test",
-        event_id=event_id,
-        occurred_at=at,
-        recorded_at=at,
-        correlation_id=f"received-{complaint_id}",
-        payload=payload,  # type: ignore[arg-type]
-    )
+def _event(complaint_id: str, event_id: str, payload: Message, at: datetime) -> Event:
+    return an_event(complaint_id, event_id, payload, at, f"received-{complaint_id}")
 
 
 def _warning(complaint_id: str, event_id: str) -> Event:

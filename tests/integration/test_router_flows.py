@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from aiokafka import AIOKafkaProducer
 from google.protobuf.message import Message
 
-from kintsugi.common.codec import Event, event_type, new_event
+from kintsugi.common.codec import Event, event_type
 from kintsugi.common.kafka import EventPublisher, make_producer
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.ops_server import Health, OpsServer
@@ -29,6 +29,7 @@ from kintsugi.events.v1 import complaint_pb2 as pb
 from services.router.config import RouterSettings
 from services.router.domain.directory import Directory
 from services.router.main import serve
+from tests.events import an_event
 from tests.unit.router.fakes import SHIPPED_DIRECTORY, one_team, person
 from tools.devstack.events import TopicTail
 
@@ -42,15 +43,7 @@ QUIET_S = 3.0
 
 
 def _event(complaint_id: str, event_id: str, payload: Message, at: datetime = RECEIVED) -> Event:
-    return new_event(
-        complaint_id=complaint_id,
-        producer="test",
-        event_id=event_id,
-        occurred_at=at,
-        recorded_at=at,
-        correlation_id=f"received-{complaint_id}",
-        payload=payload,
-    )
+    return an_event(complaint_id, event_id, payload, at, f"received-{complaint_id}")
 
 
 def _classified(complaint_id: str, customer_id: str) -> Event:

@@ -12,8 +12,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aiokafka.partitioner import murmur2
+from google.protobuf.message import Message
 
-from kintsugi.common.codec import Event, event_type, new_event
+from kintsugi.common.codec import Event, event_type
 from kintsugi.common.kafka import EventPublisher, make_producer
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.ops_server import Health, OpsServer
@@ -23,6 +24,7 @@ from kintsugi.events.v1 import complaint_pb2 as pb
 from services.router.config import RouterSettings
 from services.router.domain.directory import Directory
 from services.router.main import serve
+from tests.events import an_event
 from tools.devstack.events import TopicTail
 
 AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -58,15 +60,8 @@ async def a_router(
         await producer.stop()
 
 
-def _event(complaint_id: str, event_id: str, payload: object) -> Event:
-    return new_event(
-        complaint_id=complaint_id,
-        producer="test",
-        event_id=event_id,
-        occurred_at=AT,
-        recorded_at=AT,
-        payload=payload,  # type: ignore[arg-type]
-    )
+def _event(complaint_id: str, event_id: str, payload: Message) -> Event:
+    return an_event(complaint_id, event_id, payload, AT)
 
 
 def _classified(complaint_id: str, customer: str) -> Event:

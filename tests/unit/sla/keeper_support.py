@@ -9,7 +9,7 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from kintsugi.common.codec import Event, encode, new_event
+from kintsugi.common.codec import Event, encode
 from kintsugi.common.kafka import DeadLetterPublisher, RetryPolicy
 from kintsugi.common.timeutil import to_timestamp
 from kintsugi.events.v1 import complaint_pb2 as pb
@@ -17,6 +17,7 @@ from kintsugi.events.v1 import notification_pb2 as npb
 from services.sla.adapters.keeper import ClockKeeper
 from services.sla.domain import PolicySet
 from services.sla.service import SlaService
+from tests.events import an_event
 
 TOPIC = "events"
 PARTITIONS = 6
@@ -98,14 +99,7 @@ async def make_keeper(
 
 
 def event(complaint_id: str, event_id: str, at: datetime, payload: Message) -> Event:
-    return new_event(
-        complaint_id=complaint_id,
-        producer="test",
-        event_id=event_id,
-        occurred_at=at,
-        recorded_at=at,
-        payload=payload,
-    )
+    return an_event(complaint_id, event_id, payload, at)
 
 
 def classified(complaint_id: str, received_at: datetime, regime: str = "none") -> Event:
