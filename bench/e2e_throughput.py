@@ -50,6 +50,7 @@ from tools.devstack.processes import (
     free_port,
     start_stack,
 )
+from tools.devstack.topics import own_topics
 
 STAGES = ("received", "classified", "assigned", "clocks_started", "notification_sent")
 JURISDICTIONS = ("GB-ENG", "US", "AU-NSW", "GB-SCT")
@@ -233,8 +234,12 @@ async def bench_ack_latency(
 
 
 async def run(options: argparse.Namespace) -> Report:
-    kafka = KafkaSettings(topic_prefix=f"bench-{uuid.uuid4().hex[:8]}.")
-    await create_topics(kafka)
+    """On topics of the run's own, deleted afterwards."""
+    async with own_topics(KafkaSettings().bootstrap_servers, "bench") as kafka:
+        return await _run(kafka, options)
+
+
+async def _run(kafka: KafkaSettings, options: argparse.Namespace) -> Report:
     report = Report(complaints=options.complaints, runs=options.runs)
     controller, mailbox = start_mailbox(free_port())
     with tempfile.TemporaryDirectory(prefix="kintsugi-bench-") as scratch:

@@ -25,9 +25,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.machine import cpu_seconds, describe, emit, machine_lines
-from kintsugi.common.bootstrap import create_topics
 from kintsugi.common.kafka_settings import KafkaSettings
 from tools.devstack.processes import StackConfig, free_port, start_service
+from tools.devstack.topics import own_topics
 
 METHOD = "kintsugi.intake.v1.IntakeService.SubmitComplaint"
 PROTOS = Path(__file__).resolve().parent.parent / "protos"
@@ -122,9 +122,13 @@ async def load(port: int, pid: int, options: argparse.Namespace) -> Load:
 
 
 async def run(options: argparse.Namespace) -> Report:
+    """On topics of the run's own, deleted afterwards."""
+    async with own_topics(KafkaSettings().bootstrap_servers, "bench") as kafka:
+        return await _run(kafka, options)
+
+
+async def _run(kafka: KafkaSettings, options: argparse.Namespace) -> Report:
     report = Report(requests=options.requests, concurrency=options.concurrency)
-    kafka = KafkaSettings(topic_prefix=f"bench-{uuid.uuid4().hex[:8]}.")
-    await create_topics(kafka)
     bare_port = free_port()
     bare = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -16,10 +16,10 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 
-from kintsugi.common.bootstrap import create_topics, wait_for_cluster
+from kintsugi.common.bootstrap import wait_for_cluster
 from kintsugi.common.kafka_settings import KafkaSettings
+from tools.devstack.topics import own_topics
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_BOOTSTRAP = "127.0.0.1:9092"
@@ -50,27 +50,10 @@ def kafka_bootstrap() -> Iterator[str]:
         subprocess.run([str(kafka), "stop"], check=False, cwd=ROOT)
 
 
-async def _own_topics(bootstrap: str) -> AsyncIterator[KafkaSettings]:
-    settings = KafkaSettings(
-        bootstrap_servers=bootstrap, topic_prefix=f"test-{uuid.uuid4().hex[:10]}."
-    )
-    await create_topics(settings)
-    yield settings
-    admin = AIOKafkaAdminClient(**settings.client_options())
-    await admin.start()
-    try:
-        existing = await admin.list_topics()
-        mine = [name for name in existing if name.startswith(settings.topic_prefix)]
-        if mine:
-            await admin.delete_topics(mine)
-    finally:
-        await admin.close()
-
-
 @pytest.fixture(scope="session")
 async def kafka_settings(kafka_bootstrap: str) -> AsyncIterator[KafkaSettings]:
     """Settings whose topic names carry a prefix unique to this session."""
-    async for settings in _own_topics(kafka_bootstrap):
+    async with own_topics(kafka_bootstrap) as settings:
         yield settings
 
 
@@ -78,7 +61,7 @@ async def kafka_settings(kafka_bootstrap: str) -> AsyncIterator[KafkaSettings]:
 async def isolated_kafka(kafka_bootstrap: str) -> AsyncIterator[KafkaSettings]:
     """Topics of this test alone: for tests that count what every consumer of the topic
     does (the session's e2e stack would react to their events too)."""
-    async for settings in _own_topics(kafka_bootstrap):
+    async with own_topics(kafka_bootstrap) as settings:
         yield settings
 
 

@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
@@ -33,12 +32,12 @@ from services.intake.config import SLA_CALENDARS
 from services.intake.domain.rules import InputRules
 from services.intake.service import Intake, IntakeOptions, complaint_id_for
 from tools.devstack.events import TopicTail
+from tools.devstack.topics import own_topics
 
 
 @dataclasses.dataclass
 class Cluster:
     kafka: KafkaSettings
-    admin: AIOKafkaAdminClient
 
     async def recover(self) -> None:
         await create_topics(self.kafka, (COMPLAINT_EVENTS,))
@@ -46,18 +45,9 @@ class Cluster:
 
 @pytest.fixture
 async def cluster(kafka_bootstrap: str) -> AsyncIterator[Cluster]:
-    kafka = KafkaSettings(
-        bootstrap_servers=kafka_bootstrap, topic_prefix=f"test-{uuid.uuid4().hex[:10]}."
-    )
-    await create_topics(kafka, (INTAKE_SUBMISSIONS,))
-    admin = AIOKafkaAdminClient(**kafka.client_options())
-    await admin.start()
-    try:
-        yield Cluster(kafka, admin)
-    finally:
-        mine = [t for t in await admin.list_topics() if t.startswith(kafka.topic_prefix)]
-        await admin.delete_topics(mine)
-        await admin.close()
+    # Only the ledger topic: the events topic is missing until the test "recovers" it.
+    async with own_topics(kafka_bootstrap, specs=(INTAKE_SUBMISSIONS,)) as kafka:
+        yield Cluster(kafka)
 
 
 @pytest.fixture
