@@ -45,6 +45,12 @@ class StackConfig:
     sla_stall_after_s: float | None = None
     # The router's directory (None: the shipped example).
     router_directory: Path | None = None
+    # The sla's policies and calendars (None: the shipped ones), e.g. a test's compressed
+    # calendar on which an eight-week clock runs in seconds.
+    sla_policies_dir: Path | None = None
+    # Any further settings per service, by plain name ({"notifier": {"QUIET_HOURS": ...}}):
+    # each becomes KINTSUGI_<SERVICE>_<NAME>.
+    service_settings: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @classmethod
     def on_free_ports(cls, bootstrap_servers: str, topic_prefix: str, **rest: Any) -> StackConfig:
@@ -77,6 +83,8 @@ class StackConfig:
                 env[f"{prefix}PROGRESS_CHECK_INTERVAL_S"] = "2"
         else:
             env[f"{prefix}CONSUMER_GROUP"] = f"{self.topic_prefix}kintsugi-{service}"
+        if service == "sla" and self.sla_policies_dir is not None:
+            env[f"{prefix}POLICIES_DIR"] = str(self.sla_policies_dir)
         if service == "router" and self.router_directory is not None:
             env[f"{prefix}DIRECTORY_FILE"] = str(self.router_directory)
         if service == "intake":
@@ -85,6 +93,8 @@ class StackConfig:
         if service == "notifier":
             env[f"{prefix}SMTP_HOST"] = "127.0.0.1"
             env[f"{prefix}SMTP_PORT"] = str(self.smtp_port)
+        for name, value in self.service_settings.get(service, {}).items():
+            env[prefix + name] = value
         return env
 
 
