@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +59,30 @@ def mailbox() -> Iterator[tuple[int, Mailbox]]:
     controller.stop()
 
 
+@asynccontextmanager
+async def running_stack(
+    config: StackConfig, kafka: KafkaSettings, mailbox: Mailbox, log_dir: Path
+) -> AsyncIterator[Stack]:
+    """The four services on ``config``, with a gRPC channel to intake, until the block ends."""
+    processes = await asyncio.to_thread(start_stack, config, log_dir)
+    stack = Stack(
+        config=config,
+        kafka=kafka,
+        mailbox=mailbox,
+        processes={p.name: p for p in processes},
+        log_dir=log_dir,
+        intake=None,  # type: ignore[arg-type]  # set once the channel is open
+    )
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{config.grpc_port}") as channel:
+            stack.intake = intake_pb2_grpc.IntakeServiceStub(channel)
+            yield stack
+    finally:
+        # Tests restart services: stop whichever process holds each name now.
+        for process in stack.processes.values():
+            await asyncio.to_thread(process.stop)
+
+
 @pytest.fixture(scope="session")
 async def stack(
     kafka_settings: KafkaSettings,
@@ -75,24 +100,8 @@ async def stack(
         sla_stall_after_s=10,
         router_directory=directory,
     )
-    log_dir = base / "logs"
-    processes = await asyncio.to_thread(start_stack, config, log_dir)
-    stack = Stack(
-        config=config,
-        kafka=kafka_settings,
-        mailbox=box,
-        processes={p.name: p for p in processes},
-        log_dir=log_dir,
-        intake=None,  # type: ignore[arg-type]  # set once the channel is open
-    )
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{config.grpc_port}") as channel:
-            stack.intake = intake_pb2_grpc.IntakeServiceStub(channel)
-            yield stack
-    finally:
-        # Tests restart services: stop whichever process holds each name now.
-        for process in stack.processes.values():
-            await asyncio.to_thread(process.stop)
+    async with running_stack(config, kafka_settings, box, base / "logs") as running:
+        yield running
 
 
 @pytest.fixture

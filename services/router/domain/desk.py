@@ -395,7 +395,7 @@ class Desk:
                     Reason(
                         "absence",
                         f"{handler.name} has been {self.people[handler.id].presence} for "
-                        f"longer than {_minutes(self.directory.absence_grace)} of working time",
+                        f"longer than {_duration(self.directory.absence_grace)} of working time",
                     )
                 ]
                 chosen = self._choose(case, team, now, reasons, sticky=False)
@@ -563,19 +563,21 @@ def _clock_reason(alert: ClockAlert) -> Reason:
     kind = "regulatory" if alert.regulatory else "internal"
     left = alert.due_at - alert.at
     if alert.threshold_percent >= 100 or left <= dt.timedelta(0):
-        return Reason(
-            "clock.breached",
-            f"{kind} {alert.clock_kind} clock breached {_minutes(-left)} ago",
-        )
+        # The sla dates a breach at the deadline itself; later only when reported late.
+        late = f"{_duration(-left)} ago" if -left >= dt.timedelta(seconds=1) else "no time left"
+        return Reason("clock.breached", f"{kind} {alert.clock_kind} clock breached: {late}")
     return Reason(
         "clock.warning",
-        f"{kind} {alert.clock_kind} clock at {alert.threshold_percent}%: {_minutes(left)} left",
+        f"{kind} {alert.clock_kind} clock at {alert.threshold_percent}%: {_duration(left)} left",
     )
 
 
-def _minutes(span: dt.timedelta) -> str:
-    minutes = int(max(span, dt.timedelta(0)).total_seconds() // 60)
-    hours, minutes = divmod(minutes, 60)
+def _duration(span: dt.timedelta) -> str:
+    """Hours and minutes; seconds below a minute (a short internal clock), never '0 min'."""
+    seconds = int(max(span, dt.timedelta(0)).total_seconds())
+    if seconds < 60:
+        return f"{seconds} s"
+    hours, minutes = divmod(seconds // 60, 60)
     return f"{hours}h {minutes:02d}m" if hours else f"{minutes} min"
 
 

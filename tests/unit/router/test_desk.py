@@ -158,6 +158,28 @@ class TestEscalation:
             r.detail for r in escalated.reasons
         ]
 
+    @pytest.mark.parametrize(
+        ("threshold", "due_in", "reason"),
+        [
+            (75, dt.timedelta(seconds=15), "internal final_response clock at 75%: 15 s left"),
+            (90, dt.timedelta(minutes=7, seconds=30), "at 90%: 7 min left"),
+            (100, dt.timedelta(0), "internal final_response clock breached: no time left"),
+            (100, -dt.timedelta(hours=1, minutes=5), "clock breached: 1h 05m ago"),
+        ],
+    )
+    def test_the_reason_says_how_long_is_left_even_on_a_clock_of_seconds(
+        self, threshold: int, due_in: dt.timedelta, reason: str
+    ) -> None:
+        desk = Desk(team_of(worker("ann")))
+        desk.classified(complaint(1), "e1", NOW)
+
+        [escalated] = desk.clock_alert(
+            warning("c1", threshold_percent=threshold, due_at=NOW + due_in)
+        )
+
+        assert isinstance(escalated, Escalated)
+        assert any(reason in r.detail for r in escalated.reasons)
+
     def test_each_further_alert_goes_one_level_up_and_stops_at_the_top(self) -> None:
         desk = Desk(team_of(worker("ann")))
         desk.classified(complaint(1), "e1", NOW)
