@@ -215,7 +215,64 @@ OPEN_PER_HANDLER = Panel(
     "Open complaints per handler",
     "The load the router balances; capacity is in the router's directory. One handler far "
     "above the others: check their capacity and training there.",
-    (("sum by (team, handler) (kintsugi_handler_open_complaints{S})", "{{team}} {{handler}}"),),
+    (("max by (team, handler) (kintsugi_handler_open_complaints{S})", "{{team}} {{handler}}"),),
+)
+# Load and queues come from the router deciding now (decision 17): ``max by`` keeps a
+# handover, when two replicas may report for a scrape, from counting a team twice.
+QUEUE_DEPTH = Panel(
+    "Queued complaints, by team",
+    "Complaints waiting because nobody eligible in the team has room. They are assigned in "
+    "order as capacity frees, and escalate on their clocks like assigned ones. A queue that "
+    "only grows: add people or capacity to that team in the directory.",
+    (("max by (team) (kintsugi_router_queue_depth{S})", "{{team}}"),),
+)
+QUEUE_WAIT = Panel(
+    "Queue wait (p50, p95), by team",
+    "How long queued complaints waited, from classification to their first owner. Only "
+    "complaints that queued count; direct assignments are in time to assign.",
+    tuple(
+        (
+            f"histogram_quantile({q}, sum by (le, team) "
+            "(rate(kintsugi_router_queue_wait_seconds_bucket{S}[$__rate_interval])))",
+            f"p{int(q * 100)} {{{{team}}}}",
+        )
+        for q in (0.5, 0.95)
+    ),
+    unit="s",
+)
+TEAM_UTILISATION = Panel(
+    "Utilisation, by team",
+    "Severity-weighted open load of the team's people over the capacity of those online "
+    "now. Near 100% new complaints queue; above it, work sits with people who are away "
+    "(the absence sweep moves it after the grace period).",
+    (("max by (team) (kintsugi_router_team_utilisation_ratio{S})", "{{team}}"),),
+    unit="percentunit",
+)
+ESCALATIONS = Panel(
+    "Escalations per hour, by chain level",
+    "Clock warnings and breaches escalated to one named person: level 1 the team lead, then "
+    "the complaints manager, then the executive office. Level 2 and above mean a warning "
+    "did not help in time.",
+    (
+        (
+            "sum by (level) (rate(kintsugi_router_escalations_total{S}[$__rate_interval])) * 3600",
+            "level {{level}}",
+        ),
+    ),
+)
+TIME_TO_ASSIGN = Panel(
+    "Time to assign (p50, p95), by team",
+    "From classification to the complaint's first owner, queued or not. The acknowledgement "
+    "is signed by that owner, so this delays it.",
+    tuple(
+        (
+            f"histogram_quantile({q}, sum by (le, team) "
+            "(rate(kintsugi_router_time_to_assign_seconds_bucket{S}[$__rate_interval])))",
+            f"p{int(q * 100)} {{{{team}}}}",
+        )
+        for q in (0.5, 0.95)
+    ),
+    unit="s",
 )
 CLOCKS_OPEN = Panel(
     "Complaints with running clocks",
@@ -333,6 +390,7 @@ DASHBOARD_SET: tuple[Dashboard, ...] = (
         rows=(
             Row("Complaints", (SUBMISSIONS, CLASSIFIED, ASSIGNMENTS, NOTIFICATIONS)),
             Row("SLA risk", (CLOCKS_OPEN, DEADLINES_MISSED, CLOCK_RISK, CLOCKS_DUE_SOON)),
+            Row("Queues and escalations", (QUEUE_DEPTH, TEAM_UTILISATION, ESCALATIONS, QUEUE_WAIT)),
             pipeline_row("Pipeline health"),
         ),
     ),
@@ -346,8 +404,11 @@ DASHBOARD_SET: tuple[Dashboard, ...] = (
     _service(
         "router",
         "Routing",
-        "Who gets which complaint, and the load on each handler.",
-        (Row("Routing", (ASSIGNMENTS, OPEN_PER_HANDLER)),),
+        "Who gets which complaint, how full each team is, what waits, and what escalates.",
+        (
+            Row("Routing", (ASSIGNMENTS, OPEN_PER_HANDLER, TIME_TO_ASSIGN)),
+            Row("Queues and escalations", (QUEUE_DEPTH, QUEUE_WAIT, TEAM_UTILISATION, ESCALATIONS)),
+        ),
     ),
     _service(
         "sla",

@@ -14,7 +14,14 @@ from collections.abc import Iterable
 from typing import Protocol
 
 from kintsugi.common.ids import Cause, derived_id
-from services.router.domain.desk import Activity, Assigned, ClockAlert, Decision, Desk
+from services.router.domain.desk import (
+    Activity,
+    Assigned,
+    ClockAlert,
+    Decision,
+    Desk,
+    TeamLoad,
+)
 from services.router.domain.directory import Directory, Handler, Presence
 from services.router.domain.records import Announced, StoredCase
 from services.router.domain.routing import RoutingRequest
@@ -56,8 +63,8 @@ class Router:
         )
         return [(h, counts[h.id]) for h in self._directory.handlers()]
 
-    def queue_depths(self) -> list[tuple[str, int]]:
-        return [(t.id, self.desk.queue_length(t.id)) for t in self._directory.teams]
+    def team_loads(self) -> list[TeamLoad]:
+        return self.desk.team_loads()
 
     async def classified(
         self,

@@ -126,15 +126,35 @@ ASSIGNMENTS = Counter(
     "Complaints assigned, by team and assignment kind",
     ["team", "kind"],
 )
-HANDLER_OPEN_COMPLAINTS = Gauge(
-    "kintsugi_handler_open_complaints",
-    "Open complaints currently owned by each handler (held by the deciding router)",
-    ["team", "handler"],
-)
-ROUTER_QUEUE_DEPTH = Gauge(
-    "kintsugi_router_queue_depth",
-    "Complaints waiting in a team's queue because nobody eligible has room",
-    ["team"],
+HANDLER_OPEN_COMPLAINTS = "kintsugi_handler_open_complaints"
+ROUTER_QUEUE_DEPTH = "kintsugi_router_queue_depth"
+ROUTER_TEAM_UTILISATION = "kintsugi_router_team_utilisation_ratio"
+ROUTER_TEAM_CAPACITY_ONLINE = "kintsugi_router_team_capacity_online"
+# Only the router deciding now holds every case (decision 17): it alone reports these, so a
+# replica that stood by or lost the inbox reports nothing rather than stale figures.
+ROUTER_DESK = ScrapeTimeGauges(
+    (
+        HANDLER_OPEN_COMPLAINTS,
+        "Open complaints owned by each handler, reported by the router deciding now",
+        ("team", "handler"),
+    ),
+    (
+        ROUTER_QUEUE_DEPTH,
+        "Complaints waiting in a team's queue because nobody eligible has room",
+        ("team",),
+    ),
+    (
+        ROUTER_TEAM_UTILISATION,
+        "Severity-weighted open load of a team's people over the capacity of those online "
+        "now; above 1 the people online hold more than they should (+Inf: open work, nobody "
+        "online)",
+        ("team",),
+    ),
+    (
+        ROUTER_TEAM_CAPACITY_ONLINE,
+        "Severity-weighted capacity of a team's people who are online now",
+        ("team",),
+    ),
 )
 ROUTER_ESCALATIONS = Counter(
     "kintsugi_router_escalations_total",

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from aiokafka import TopicPartition
@@ -230,7 +229,6 @@ class RouterEventHandler:
         self._store = store
         self._clock = clock
         self._state_partitions = range(state_partitions)
-        self._gauges_refreshed = 0.0
 
     async def __call__(self, event: Event) -> None:
         kind = event_type(event)
@@ -250,9 +248,6 @@ class RouterEventHandler:
                 complaint_id=decision.complaint_id,
                 event_id=decision.event_id,
             )
-        # Gauges scan every case: at most once a second, not once per decision.
-        if decisions and time.monotonic() - self._gauges_refreshed >= 1.0:
-            self._refresh_load_gauge()
 
     async def partitions_assigned(self, partitions: set[TopicPartition]) -> None:
         """Owning the inbox means deciding for everyone: restore every state partition."""
@@ -260,16 +255,28 @@ class RouterEventHandler:
         if partitions:
             await self._store.restore(self._state_partitions)
         self._router.reload()
-        self._refresh_load_gauge()
+        # Load and queues are reported by the replica deciding, and only while it does.
+        metrics.ROUTER_DESK.bind(desk_samples(self._router) if partitions else None)
 
     async def partitions_revoked(self, partitions: set[TopicPartition]) -> None:
         if partitions:
+            metrics.ROUTER_DESK.bind(None)
             self._store.forget(self._state_partitions)
             self._router.reload()
 
-    def _refresh_load_gauge(self) -> None:
-        self._gauges_refreshed = time.monotonic()
-        for handler, count in self._router.open_by_handler():
-            metrics.HANDLER_OPEN_COMPLAINTS.labels(handler.team_id, handler.id).set(count)
-        for team_id, depth in self._router.queue_depths():
-            metrics.ROUTER_QUEUE_DEPTH.labels(team_id).set(depth)
+
+def desk_samples(router: Router) -> Callable[[], metrics.ScrapeTimeSamples]:
+    """The router's load gauges, counted from its cases at each scrape."""
+
+    def samples() -> metrics.ScrapeTimeSamples:
+        teams = router.team_loads()
+        return {
+            metrics.HANDLER_OPEN_COMPLAINTS: {
+                (h.team_id, h.id): count for h, count in router.open_by_handler()
+            },
+            metrics.ROUTER_QUEUE_DEPTH: {(t.team_id,): t.queued for t in teams},
+            metrics.ROUTER_TEAM_UTILISATION: {(t.team_id,): t.utilisation for t in teams},
+            metrics.ROUTER_TEAM_CAPACITY_ONLINE: {(t.team_id,): t.capacity_online for t in teams},
+        }
+
+    return samples

@@ -11,6 +11,7 @@ changes nothing the second time.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Literal
@@ -141,6 +142,24 @@ class Activity:
     resolves: bool
 
 
+@dataclass(frozen=True, slots=True)
+class TeamLoad:
+    """How full a team is: severity-weighted units its people hold, and the capacity of
+    those online now (work held by someone away still has to be done by the team)."""
+
+    team_id: str
+    queued: int
+    load: int
+    capacity_online: int
+
+    @property
+    def utilisation(self) -> float:
+        """Load over the capacity online; infinite for open work while nobody is online."""
+        if self.capacity_online:
+            return self.load / self.capacity_online
+        return math.inf if self.load else 0.0
+
+
 @dataclass(slots=True)
 class _Person:
     presence: Presence
@@ -202,6 +221,20 @@ class Desk:
 
     def queue_length(self, team_id: str) -> int:
         return len(self._queues.get(team_id, ()))
+
+    def team_loads(self) -> list[TeamLoad]:
+        def online(h: Handler) -> bool:
+            return self.people[h.id].presence == "online"
+
+        return [
+            TeamLoad(
+                team.id,
+                queued=self.queue_length(team.id),
+                load=sum(self.load.get(h.id, 0) for h in team.members),
+                capacity_online=sum(self.capacity(h.id) for h in team.members if online(h)),
+            )
+            for team in self.directory.teams
+        ]
 
     def absent(self, handler: Handler, now: dt.datetime) -> bool:
         """Away, or offline for longer than the grace during their working hours."""
