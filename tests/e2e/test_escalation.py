@@ -12,6 +12,10 @@ one complaint.
 
 from __future__ import annotations
 
+import asyncio
+import shutil
+import subprocess
+import urllib.request
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -19,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from kintsugi.common.codec import Event, event_type
 from kintsugi.common.topics import COMPLAINT_EVENTS
@@ -34,6 +39,8 @@ from tools.devstack.topics import own_topics
 DATA = Path(__file__).resolve().parent.parent / "data"
 POLICIES = DATA / "policies-escalation"
 ONE_MINUTE_CLOCK = "int-resolution-one-minute"
+QUEUE_DEPTH = "kintsugi_router_queue_depth"
+UTILISATION = "kintsugi_router_team_utilisation_ratio"
 TIMEOUT_S = 90
 # Long enough for a repeated or a stray second decision to show up, short for a suite.
 QUIET_S = 5.0
@@ -143,6 +150,21 @@ def _resolved(reference: str, activity: str) -> intake_pb2.RecordActivityRequest
     return request
 
 
+def _router_metrics(stack: Stack) -> str:
+    url = f"http://127.0.0.1:{stack.config.ops_ports['router']}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return str(response.read().decode())
+
+
+async def _router_gauge(stack: Stack, name: str, **labels: str) -> float | None:
+    text = await asyncio.to_thread(_router_metrics, stack)
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and sample.labels == labels:
+                return float(sample.value)
+    return None
+
+
 def _details(event: Event, kind: str) -> list[str]:
     return [r.detail for r in getattr(event, kind).reasons]
 
@@ -182,6 +204,10 @@ async def test_a_clock_that_warns_then_breaches_escalates_once_per_level_to_one_
     assert "internal resolution clock breached: no time left" in _details(
         escalations[1], "escalated"
     )
+    counted = "kintsugi_router_escalations_total"
+    for level in ("1", "2"):
+        assert await _router_gauge(escalation_stack, counted, team="customer-care", level=level)
+    assert await _router_gauge(escalation_stack, counted, team="customer-care", level="3") is None
 
 
 async def test_a_queued_complaint_is_assigned_when_another_resolves(
@@ -194,6 +220,7 @@ async def test_a_queued_complaint_is_assigned_when_another_resolves(
         # Submitted once the first has its owner: Fraud Response has room for one.
         second = await _submit(escalation_stack, f"{unique}-second", "Fraud", text)
         await topic.until(lambda: bool(topic.of(second, "queued")))
+        depth = await _router_gauge(escalation_stack, QUEUE_DEPTH, team="fraud-response")
         resolution = _resolved(f"{unique}-first", f"{unique}-first-resolved")
         resolved = await escalation_stack.intake.RecordActivity(resolution, timeout=10)
         await topic.until(lambda: bool(topic.of(second, "assigned")))
@@ -207,6 +234,10 @@ async def test_a_queued_complaint_is_assigned_when_another_resolves(
     assert drained.assigned.handler_id == "oliver.smith"
     assert drained.causation_id == resolved.activity_id  # the resolution freed the place
     assert "capacity freed in Fraud Response" in _details(drained, "assigned")
+    # What the dashboards show: one waiting while the team was full, then none; still full.
+    assert depth == 1
+    assert await _router_gauge(escalation_stack, QUEUE_DEPTH, team="fraud-response") == 0
+    assert await _router_gauge(escalation_stack, UTILISATION, team="fraud-response") == 1.0
 
 
 async def test_three_electronic_exchanges_ask_the_owner_for_one_phone_call(
@@ -236,3 +267,24 @@ async def test_three_electronic_exchanges_ask_the_owner_for_one_phone_call(
     )
     assert call.causation_id == recorded[2].activity_id  # the third exchange
     assert any("3 electronic exchanges" in d for d in _details(call, "call_requested"))
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed")
+async def test_the_routers_metrics_pass_promtool_and_cover_every_team(
+    escalation_stack: Stack,
+) -> None:
+    text = await asyncio.to_thread(_router_metrics, escalation_stack)
+
+    checked = await asyncio.to_thread(
+        subprocess.run,
+        ["promtool", "check", "metrics"],
+        input=text,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    for team in ("customer-care", "fraud-response", "conduct-review"):
+        assert await _router_gauge(escalation_stack, UTILISATION, team=team) is not None
+        assert await _router_gauge(escalation_stack, QUEUE_DEPTH, team=team) is not None
