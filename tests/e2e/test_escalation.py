@@ -182,8 +182,8 @@ async def test_a_clock_that_warns_then_breaches_escalates_once_per_level_to_one_
         await topic.quiet()
 
     [assigned] = topic.of(complaint_id, "assigned")
-    [warning] = [e for e in topic.of(complaint_id, "clock_warning")]
-    [breach] = [e for e in topic.of(complaint_id, "clock_breached")]
+    [warning] = topic.of(complaint_id, "clock_warning")
+    [breach] = topic.of(complaint_id, "clock_breached")
     assert warning.clock_warning.clock.clock_id == ONE_MINUTE_CLOCK
     assert breach.clock_breached.clock.clock_id == ONE_MINUTE_CLOCK
     escalations = topic.of(complaint_id, "escalated")

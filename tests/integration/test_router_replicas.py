@@ -275,7 +275,7 @@ async def test_killing_the_deciding_router_process_mid_stream_loses_and_doubles_
             await _collect(tail, set(customers), decided, all_decided(at_kill), 90)
 
             [survivor] = [r for r in routers if r is not killed]
-            assert await _the_decider([survivor]) is survivor
+            assert await _the_decider([survivor], timeout_s=60) is survivor
             await publisher.publish(*(_classified(c, customers[c]) for c in after_takeover))
             await _collect(tail, set(customers), decided, all_decided(after_takeover))
             # A decision taken twice (under a new id) would show up by now.
