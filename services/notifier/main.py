@@ -29,6 +29,7 @@ from services.notifier.domain.messages import MessageComposer
 from services.notifier.domain.planner import PlanRules
 from services.notifier.domain.quiet import SendingWindow
 from services.notifier.domain.retry import DEFAULT_HORIZONS, RetrySchedule
+from services.notifier.domain.review import ExecutiveReview
 from services.notifier.service import Notifier, Sender
 from services.notifier.staff_directory import load_staff_directory
 
@@ -56,6 +57,14 @@ def retry_schedule(settings: NotifierSettings) -> RetrySchedule:
         first_backoff=timedelta(seconds=settings.retry_first_backoff_s),
         max_backoff=timedelta(seconds=settings.retry_max_backoff_s),
         horizons=horizons,
+    )
+
+
+def executive_review(settings: NotifierSettings) -> ExecutiveReview:
+    return ExecutiveReview(
+        margin=timedelta(hours=settings.executive_review_margin_h),
+        longest_hold=timedelta(hours=settings.executive_review_longest_hold_h),
+        reviewers=settings.executive_reviewers,
     )
 
 
@@ -121,6 +130,7 @@ async def serve(edges: Edges, stop: asyncio.Event, *, settings: NotifierSettings
             window=SendingWindow(
                 settings.quiet_from, settings.quiet_until, settings.progress_updates_per_day
             ),
+            review=executive_review(settings),
         )
         for sender in senders.values():
             destination = sender.destination("")

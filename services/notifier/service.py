@@ -30,6 +30,7 @@ from services.notifier.domain.messages import ComposedMessage, MessageComposer, 
 from services.notifier.domain.planner import (
     ACKNOWLEDGEMENT,
     Assigned,
+    NoteRecorded,
     Planned,
     PlanRules,
     Resolved,
@@ -44,6 +45,7 @@ from services.notifier.domain.retry import (
     RetrySchedule,
     transient,
 )
+from services.notifier.domain.review import HELD_FOR_REVIEW, RELEASE_AT, ExecutiveReview
 from services.notifier.domain.staff import STAFF_EMAIL, STAFF_ID, compose_staff, is_staff
 
 __all__ = ["ACKNOWLEDGEMENT", "Delivery", "Notifier", "UnknownComplaint"]
@@ -125,8 +127,10 @@ class Notifier:
         attempt_timeout_s: float = 10.0,
         retry_concurrency: int = 50,
         window: SendingWindow | None = None,
+        review: ExecutiveReview | None = None,
     ) -> None:
         self._window = window or SendingWindow()
+        self._review = review or ExecutiveReview()
         self._store = store
         self._senders = dict(senders)
         self._events = events
@@ -154,6 +158,19 @@ class Notifier:
         case = self._store.get(complaint_id)
         if case is not None and (case.regime, case.category) != (regime, category):
             await self._store.save(replace(case, regime=regime, category=category))
+
+    async def note_deadlines(self, complaint_id: str, deadlines: Mapping[str, datetime]) -> None:
+        """Regulatory response deadlines by clock kind (from the sla's started clocks): what
+        a response held for executive review must still meet."""
+        case = self._store.get(complaint_id)
+        if case is None or not deadlines:
+            return
+        known = {kind: datetime.fromisoformat(at) for kind, at in case.deadlines.items()}
+        for kind, at in deadlines.items():
+            known[kind] = min(at, known[kind]) if kind in known else at
+        merged = {kind: at.isoformat() for kind, at in known.items()}
+        if merged != case.deadlines:
+            await self._store.save(replace(case, deadlines=merged))
 
     def reindex(self) -> None:
         """After partitions are restored: find the pending deliveries they hold."""
@@ -184,6 +201,11 @@ class Notifier:
             if isinstance(trigger, Assigned) and trigger.handler_id not in ("", case.owner_id):
                 case = replace(case, owner_id=trigger.handler_id, owner_name=trigger.handler_name)
                 await self._store.save(case)
+            if isinstance(trigger, Assigned) and trigger.executive_review > case.executive_review:
+                case = replace(case, executive_review=True)
+                await self._store.save(case)
+            if isinstance(trigger, NoteRecorded) and self._review.approves(trigger.actor_id):
+                return await self._approved(case)
             planned = plan(case, trigger, self._rules)
             if isinstance(trigger, Resolved) and not case.resolved:
                 case = replace(case, resolved=True)
@@ -194,6 +216,23 @@ class Notifier:
                 if delivery is not None:
                     deliveries.append(delivery)
             return deliveries
+
+    async def _approved(self, case: Case) -> list[Delivery]:
+        """The executive office approved: what it held goes out now, the rest unheld."""
+        if not case.review_approved:
+            case = replace(case, review_approved=True)
+            await self._store.save(case)
+        deliveries = []
+        for notification_id, entry in case.pending().items():
+            if entry.reason != HELD_FOR_REVIEW:
+                continue
+            cause = Cause(entry.cause_event_id, entry.correlation_id)
+            planned = as_planned(notification_id, entry)
+            case, delivery = await self._deliver(case, planned, cause, retrying=True)
+            if delivery is not None:
+                deliveries.append(delivery)
+        self._track(case)
+        return deliveries
 
     async def retry_due(self) -> int:
         """Try every pending delivery whose time has come; return how many were tried."""
@@ -252,6 +291,16 @@ class Notifier:
                 now=now,
             )
             entry = replace(entry, first_tried_at="")  # holding is not trying: no horizon yet
+            case = case.with_entry(nid, entry)
+            await self._store.save(case)
+            self._track(case)
+            return case, None
+        release = self._review.release_at(case, planned.purpose, entry.facts, now)
+        if release is not None:
+            # Until the executive office approves, or the margin before the deadline.
+            entry = deferred(entry, reason=HELD_FOR_REVIEW, retry_at=release, now=now)
+            facts = {**entry.facts, RELEASE_AT: release.isoformat()}
+            entry = replace(entry, first_tried_at="", facts=facts)
             case = case.with_entry(nid, entry)
             await self._store.save(case)
             self._track(case)
