@@ -24,6 +24,7 @@ from kintsugi.common.ids import Cause
 from services.notifier.domain.breaker import CircuitBreakers
 from services.notifier.domain.case import FAILED, SENT, Case, LedgerEntry
 from services.notifier.domain.channels import Route, choose_route, public_route, recipient_for
+from services.notifier.domain.daily_cap import CAPPED_PURPOSES, DailyCapTable, UpdateClaim
 from services.notifier.domain.delivery import Verdict, as_planned, deferred, failed, opened
 from services.notifier.domain.delivery import succeeded as delivery_succeeded
 from services.notifier.domain.messages import ComposedMessage, MessageComposer, zone_for
@@ -108,6 +109,23 @@ class NotificationEvents(Protocol):
     async def failed(self, complaint_id: str, failure: Failure, cause: Cause) -> None: ...
 
 
+class UpdateAllowance(Protocol):
+    """The per-customer daily cap's verdict on a progress update: None to send it now,
+    else when to ask again. Asking again for the same notification is idempotent."""
+
+    async def admit(self, claim: UpdateClaim) -> datetime | None: ...
+
+
+class LocalAllowance:
+    """The cap decided in this process alone: for tests and a single replica."""
+
+    def __init__(self, table: DailyCapTable) -> None:
+        self._table = table
+
+    async def admit(self, claim: UpdateClaim) -> datetime | None:
+        return self._table.apply(claim)
+
+
 class UnknownComplaint(LookupError):
     pass
 
@@ -128,7 +146,9 @@ class Notifier:
         retry_concurrency: int = 50,
         window: SendingWindow | None = None,
         review: ExecutiveReview | None = None,
+        allowance: UpdateAllowance | None = None,
     ) -> None:
+        self._allowance = allowance or LocalAllowance(DailyCapTable(limit=3))
         self._window = window or SendingWindow()
         self._review = review or ExecutiveReview()
         self._store = store
@@ -281,30 +301,18 @@ class Notifier:
         if entry.due_at is not None and not retrying:
             return case, None  # pending: the retry timer owns it, a replay must not jump it
         now = self._clock()
-        held = self._window.hold_until(case, planned.purpose, zone_for(case), now)
+        held = self._window.hold_until(planned.purpose, zone_for(case), now)
+        if held is None and planned.purpose in CAPPED_PURPOSES:
+            customer = case.customer_key or case.complaint_id
+            held = await self._allowance.admit(UpdateClaim(customer, nid, now))
         if held is not None:
-            # Quiet hours or the daily cap: pending until then, durably, like a retry.
-            entry = deferred(
-                entry,
-                reason="held for the customer's quiet hours or daily cap",
-                retry_at=held,
-                now=now,
-            )
-            entry = replace(entry, first_tried_at="")  # holding is not trying: no horizon yet
-            case = case.with_entry(nid, entry)
-            await self._store.save(case)
-            self._track(case)
-            return case, None
+            reason = "held for the customer's quiet hours or daily cap"
+            return await self._hold(case, nid, entry, reason, held), None
         release = self._review.release_at(case, planned.purpose, entry.facts, now)
         if release is not None:
             # Until the executive office approves, or the margin before the deadline.
-            entry = deferred(entry, reason=HELD_FOR_REVIEW, retry_at=release, now=now)
-            facts = {**entry.facts, RELEASE_AT: release.isoformat()}
-            entry = replace(entry, first_tried_at="", facts=facts)
-            case = case.with_entry(nid, entry)
-            await self._store.save(case)
-            self._track(case)
-            return case, None
+            entry = replace(entry, facts={**entry.facts, RELEASE_AT: release.isoformat()})
+            return await self._hold(case, nid, entry, HELD_FOR_REVIEW, release), None
         while True:
             route = self._route(case, planned, entry)
             if route is None:
@@ -314,6 +322,17 @@ class Notifier:
                 return case, self._delivery_of(
                     case, planned, entry
                 ) if outcome is Verdict.SENT else None
+
+    async def _hold(
+        self, case: Case, nid: str, entry: LedgerEntry, reason: str, until: datetime
+    ) -> Case:
+        """Pending until ``until``, durably, like a retry; holding is not trying, so the
+        retry horizon starts only once it is tried."""
+        entry = deferred(entry, reason=reason, retry_at=until, now=self._clock())
+        case = case.with_entry(nid, replace(entry, first_tried_at=""))
+        await self._store.save(case)
+        self._track(case)
+        return case
 
     def _route(self, case: Case, planned: Planned, entry: LedgerEntry) -> Route | None:
         available = set(self._senders) - set(entry.failed_channels)

@@ -144,6 +144,15 @@ class PublishedNotifications:
         )
 
 
+def customer_key(customer: pb.Customer) -> str:
+    """Who the customer is across complaints, as a derived id (the claims log must not
+    carry contact details): the upstream customer id, else the contact they wrote from."""
+    if customer.customer_id:
+        return derived_id("customer", customer.customer_id)
+    contact = customer.email.strip().lower() or customer.phone or customer.social_handle
+    return derived_id("customer-contact", contact) if contact else ""
+
+
 def case_from_received(event: Event) -> Case:
     r = event.received
     return Case(
@@ -155,6 +164,7 @@ def case_from_received(event: Event) -> Case:
         social_handle=r.customer.social_handle,
         language=r.customer.preferred_language or "en",
         subject=r.subject,
+        customer_key=customer_key(r.customer),
     )
 
 
