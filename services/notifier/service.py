@@ -27,7 +27,12 @@ from services.notifier.domain.channels import Route, choose_route, public_route,
 from services.notifier.domain.daily_cap import CAPPED_PURPOSES, DailyCapTable, UpdateClaim
 from services.notifier.domain.delivery import Verdict, as_planned, deferred, failed, opened
 from services.notifier.domain.delivery import succeeded as delivery_succeeded
-from services.notifier.domain.messages import ComposedMessage, MessageComposer, zone_for
+from services.notifier.domain.messages import (
+    STAFF_SIGNATURE,
+    ComposedMessage,
+    MessageComposer,
+    zone_for,
+)
 from services.notifier.domain.planner import (
     ACKNOWLEDGEMENT,
     Assigned,
@@ -47,14 +52,11 @@ from services.notifier.domain.retry import (
     transient,
 )
 from services.notifier.domain.review import HELD_FOR_REVIEW, RELEASE_AT, ExecutiveReview
-from services.notifier.domain.staff import STAFF_EMAIL, STAFF_ID, compose_staff, is_staff
+from services.notifier.domain.staff import STAFF_EMAIL, STAFF_ID, is_staff
 
 __all__ = ["ACKNOWLEDGEMENT", "Delivery", "Notifier", "UnknownComplaint"]
 
 Clock = Callable[[], datetime]
-
-# Staff messages come from the system, not from a complaint handler.
-STAFF_SIGNATURE = "Kintsugi"
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,8 +356,7 @@ class Notifier:
 
     def _compose(self, case: Case, planned: Planned, channel: str) -> ComposedMessage:
         if is_staff(planned.purpose):
-            text = compose_staff(case, planned.purpose, planned.facts)
-            return ComposedMessage(text.subject, text.body, STAFF_SIGNATURE)
+            return self._composer.compose_staff(case, planned)
         return self._composer.compose(case, planned, channel)
 
     async def _attempt(
