@@ -37,7 +37,7 @@ __all__ = ["mailbox"]  # the fixture, shared with the notifier's Kafka tests
 FINAL_RESPONSE = "Our response to your complaint"
 # The response close to its deadline goes out this long before it.
 MARGIN = timedelta(seconds=20)
-RELEASE_IN = timedelta(seconds=30)
+RELEASE_IN = timedelta(seconds=40)
 
 
 def event(complaint_id: str, name: str, payload: Message, at: datetime) -> Event:
@@ -106,7 +106,7 @@ async def test_a_sampled_response_waits_for_approval_or_goes_at_the_margin_never
             await until(lambda: all(health.report().values()) and bool(health.report()))
             await publisher.publish(
                 *sampled_complaint(weeks_left, datetime.now(UTC) + timedelta(weeks=8)),
-                # Released at the margin: half a minute from now.
+                # Released at the margin: 40 s from now.
                 *sampled_complaint(deadline_near, datetime.now(UTC) + MARGIN + RELEASE_IN),
             )
             # Both acknowledged; neither response has gone yet.
