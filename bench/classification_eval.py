@@ -4,10 +4,12 @@
 
 Reads a labelled set (``tests/data/classification/eval.jsonl``: one complaint per line with
 its expected category, severity, vulnerability and abuse) and prints a Markdown report per
-split: ``dev`` is what the rules were tuned on, ``heldout`` was written before tuning and
-never tuned on, so its figures are the honest ones. ``--json`` also writes the figures for
-machines. Goals: vulnerability recall >= 0.95 (a vulnerable customer missed is the costly
-error), macro F1 >= 0.85. Throughput is reported against a same-run baseline
+split. ``splits.yaml`` beside it says who wrote each split, what the rules scored on it the
+first time they met it, and whether they were tuned on it since: only a split never tuned
+on measures how the rules generalise, so only those get a verdict; the others show their
+first figures beside today's. ``--json`` also writes the figures for machines. Goals:
+vulnerability recall >= 0.95 (a vulnerable customer missed is the costly error), macro F1
+>= 0.85. Throughput is reported against a same-run baseline
 (``json.dumps`` of the same complaint), so figures from different machines compare by ratio.
 """
 
@@ -22,7 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, RootModel
+
 from bench.machine import machine_lines
+from kintsugi.common.config_files import load_model
 from services.intake.domain.classification import Classification, classify
 from services.intake.domain.classification_rules import (
     DEFAULT_RULES_FILE,
@@ -32,6 +37,7 @@ from services.intake.domain.classification_rules import (
 from services.intake.domain.submission import Customer, Submission
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent / "tests/data/classification/eval.jsonl"
+HISTORY_FILE = "splits.yaml"  # beside the data
 GOALS = {"vulnerability_recall": 0.95, "macro_f1": 0.85}
 
 
@@ -41,6 +47,33 @@ class Example:
     split: str
     submission: Submission
     expected: dict[str, Any]
+
+
+class FirstFigures(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    macro_f1: float
+    vulnerability_recall: float
+
+
+class SplitHistory(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    written_by: str
+    tuned_on: bool
+    first_measured: FirstFigures | None = None
+
+
+class SplitsFile(RootModel[dict[str, SplitHistory]]):
+    pass
+
+
+def read_history(data: Path) -> dict[str, SplitHistory]:
+    """Each split's provenance from ``splits.yaml`` beside the data (none when absent)."""
+    file = data.with_name(HISTORY_FILE)
+    if not file.exists():
+        return {}
+    spec, _ = load_model(file, SplitsFile)
+    splits: dict[str, SplitHistory] = spec.root
+    return splits
 
 
 @dataclass
@@ -54,6 +87,12 @@ class SplitReport:
     abuse: dict[str, float]
     severity_accuracy: float
     mistakes: list[dict[str, str]] = field(default_factory=list)
+    history: SplitHistory | None = None
+
+    @property
+    def fresh(self) -> bool:
+        """Never tuned on: its figures say how the rules do on text they were not fitted to."""
+        return self.history is None or not self.history.tuned_on
 
 
 def read_examples(path: Path) -> list[Example]:
@@ -187,6 +226,7 @@ def markdown(reports: Sequence[SplitReport], speed: dict[str, float], rules: str
             f"{int(report.vulnerability['support'])}",
             f"- abuse recall {report.abuse['recall']:.3f}, precision "
             f"{report.abuse['precision']:.3f}; severity accuracy {report.severity_accuracy:.3f}",
+            *_provenance(report.history),
             f"- {verdict}",
             "",
             "| category | precision | recall | F1 | support |",
@@ -210,7 +250,24 @@ def markdown(reports: Sequence[SplitReport], speed: dict[str, float], rules: str
     return "\n".join(lines)
 
 
+def _provenance(history: SplitHistory | None) -> list[str]:
+    if history is None:
+        return []
+    lines = [f"- written by {history.written_by}"]
+    if history.first_measured is not None:
+        first = history.first_measured
+        lines.append(
+            f"- first measured, before any tuning on it: macro F1 {first.macro_f1:.3f}, "
+            f"vulnerability recall {first.vulnerability_recall:.3f}"
+        )
+    if history.tuned_on:
+        lines.append("- the rules were tuned on it since, so the figures above flatter them")
+    return lines
+
+
 def _verdict(report: SplitReport) -> str:
+    if not report.fresh:
+        return "tuned on: no verdict"
     met = (
         report.vulnerability["recall"] >= GOALS["vulnerability_recall"]
         and report.macro_f1 >= GOALS["macro_f1"]
@@ -232,6 +289,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     rules = load_rules(options.rules)
     examples = read_examples(options.data)
     results = [classify(e.submission, rules) for e in examples]
+    history = read_history(options.data)
     splits = sorted(Counter(e.split for e in examples))
     reports = [
         evaluate(
@@ -241,6 +299,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         )
         for split in splits
     ]
+    for report in reports:
+        report.history = history.get(report.split)
     speed = throughput(examples, rules, options.speed_runs)
     print(markdown(reports, speed, options.rules.name))
     if options.mistakes:
@@ -250,7 +310,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     figures = {
         "goals": GOALS,
         "splits": {
-            r.split: {k: v for k, v in vars(r).items() if k not in ("split", "mistakes")}
+            r.split: {
+                **{k: v for k, v in vars(r).items() if k not in ("split", "mistakes", "history")},
+                "fresh": r.fresh,
+                "first_measured": (
+                    r.history.first_measured.model_dump()
+                    if r.history is not None and r.history.first_measured is not None
+                    else None
+                ),
+            }
             for r in reports
         },
         "throughput": speed,

@@ -29,6 +29,7 @@ from kintsugi.common.topics import (
     DEAD_LETTERS,
     INTAKE_SUBMISSIONS,
     NOTIFIER_STATE,
+    NOTIFIER_UPDATE_CLAIMS,
     RAW_ACTIVITIES,
     RAW_COMPLAINTS,
     ROUTER_STATE,
@@ -95,8 +96,8 @@ GRANTS: tuple[Grant, ...] = (
     Grant(
         user="kintsugi-notifier",
         purpose="notifier: consumes complaint events, keeps contact state, publishes outcomes",
-        reads=(COMPLAINT_EVENTS, NOTIFIER_STATE),
-        writes=(COMPLAINT_EVENTS, NOTIFIER_STATE, DEAD_LETTERS),
+        reads=(COMPLAINT_EVENTS, NOTIFIER_STATE, NOTIFIER_UPDATE_CLAIMS),
+        writes=(COMPLAINT_EVENTS, NOTIFIER_STATE, NOTIFIER_UPDATE_CLAIMS, DEAD_LETTERS),
         group="kintsugi-notifier",
     ),
     Grant(

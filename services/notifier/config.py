@@ -70,6 +70,18 @@ class NotifierSettings(ServiceSettings):
     quiet_from: time = Field(default=time(21, 0))
     quiet_until: time = Field(default=time(8, 0))
     progress_updates_per_day: int = Field(default=3, ge=1)
+    # Executive review (rule 10): a sampled complaint's final and holding responses wait
+    # for a reviewer's note on the complaint, or until this margin before their deadline.
+    executive_review_margin_h: float = Field(
+        default=24.0, ge=0, description="Hours before a response's deadline it goes unapproved"
+    )
+    executive_review_longest_hold_h: float = Field(
+        default=24.0, gt=0, description="Longest hold when no regulatory deadline is known"
+    )
+    executive_reviewers: frozenset[str] = Field(
+        default=frozenset({"exec.office"}),
+        description="Staff ids whose note approves held responses (JSON list)",
+    )
     # Staff messages (escalations, "call the customer"): handler id -> email, a YAML file.
     staff_directory_file: Path | None = Field(
         default=DEFAULT_STAFF_DIRECTORY,

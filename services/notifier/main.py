@@ -13,7 +13,7 @@ import aiohttp
 from kintsugi.common import metrics
 from kintsugi.common.runtime import Edges, exit_on_bad_configuration, run_consumer, run_service
 from kintsugi.common.timeutil import system_clock
-from kintsugi.common.topics import NOTIFIER_STATE
+from kintsugi.common.topics import NOTIFIER_STATE, NOTIFIER_UPDATE_CLAIMS
 from services.notifier.adapters.gateway import HttpGatewaySender
 from services.notifier.adapters.kafka import (
     NotifierEventHandler,
@@ -22,6 +22,7 @@ from services.notifier.adapters.kafka import (
 )
 from services.notifier.adapters.letters import PrintQueueSender
 from services.notifier.adapters.smtp import SmtpEmailSender, SmtpPool, SmtpServer
+from services.notifier.adapters.update_claims import KafkaUpdateClaims
 from services.notifier.config import NotifierSettings
 from services.notifier.domain.breaker import CircuitBreakers
 from services.notifier.domain.lint import TemplatesInvalid, lint_templates
@@ -29,6 +30,7 @@ from services.notifier.domain.messages import MessageComposer
 from services.notifier.domain.planner import PlanRules
 from services.notifier.domain.quiet import SendingWindow
 from services.notifier.domain.retry import DEFAULT_HORIZONS, RetrySchedule
+from services.notifier.domain.review import ExecutiveReview
 from services.notifier.service import Notifier, Sender
 from services.notifier.staff_directory import load_staff_directory
 
@@ -56,6 +58,14 @@ def retry_schedule(settings: NotifierSettings) -> RetrySchedule:
         first_backoff=timedelta(seconds=settings.retry_first_backoff_s),
         max_backoff=timedelta(seconds=settings.retry_max_backoff_s),
         horizons=horizons,
+    )
+
+
+def executive_review(settings: NotifierSettings) -> ExecutiveReview:
+    return ExecutiveReview(
+        margin=timedelta(hours=settings.executive_review_margin_h),
+        longest_hold=timedelta(hours=settings.executive_review_longest_hold_h),
+        reviewers=settings.executive_reviewers,
     )
 
 
@@ -94,6 +104,15 @@ async def serve(edges: Edges, stop: asyncio.Event, *, settings: NotifierSettings
             clock=system_clock,
         )
     }
+    kafka = edges.settings.kafka
+    claims = KafkaUpdateClaims(
+        edges.producer,
+        kafka,
+        kafka.topic(NOTIFIER_UPDATE_CLAIMS),
+        settings.progress_updates_per_day,
+    )
+    await claims.start()
+    edges.health.add_check("update-claims", lambda: claims.healthy)
     async with aiohttp.ClientSession() as session:
         for channel, url in settings.gateway_urls().items():
             senders[channel] = HttpGatewaySender(
@@ -118,9 +137,9 @@ async def serve(edges: Edges, stop: asyncio.Event, *, settings: NotifierSettings
             ),
             rules=PlanRules(settings.delay_notice_from_percent, staff_emails),
             attempt_timeout_s=settings.attempt_timeout_s,
-            window=SendingWindow(
-                settings.quiet_from, settings.quiet_until, settings.progress_updates_per_day
-            ),
+            window=SendingWindow(settings.quiet_from, settings.quiet_until),
+            review=executive_review(settings),
+            allowance=claims,
         )
         for sender in senders.values():
             destination = sender.destination("")
@@ -136,6 +155,7 @@ async def serve(edges: Edges, stop: asyncio.Event, *, settings: NotifierSettings
             stop.set()
             await retries
             await pool.close()
+            await claims.stop()
 
 
 def main() -> None:

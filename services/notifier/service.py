@@ -24,12 +24,19 @@ from kintsugi.common.ids import Cause
 from services.notifier.domain.breaker import CircuitBreakers
 from services.notifier.domain.case import FAILED, SENT, Case, LedgerEntry
 from services.notifier.domain.channels import Route, choose_route, public_route, recipient_for
+from services.notifier.domain.daily_cap import CAPPED_PURPOSES, DailyCapTable, UpdateClaim
 from services.notifier.domain.delivery import Verdict, as_planned, deferred, failed, opened
 from services.notifier.domain.delivery import succeeded as delivery_succeeded
-from services.notifier.domain.messages import ComposedMessage, MessageComposer, zone_for
+from services.notifier.domain.messages import (
+    STAFF_SIGNATURE,
+    ComposedMessage,
+    MessageComposer,
+    zone_for,
+)
 from services.notifier.domain.planner import (
     ACKNOWLEDGEMENT,
     Assigned,
+    NoteRecorded,
     Planned,
     PlanRules,
     Resolved,
@@ -44,14 +51,12 @@ from services.notifier.domain.retry import (
     RetrySchedule,
     transient,
 )
-from services.notifier.domain.staff import STAFF_EMAIL, STAFF_ID, compose_staff, is_staff
+from services.notifier.domain.review import HELD_FOR_REVIEW, RELEASE_AT, ExecutiveReview
+from services.notifier.domain.staff import STAFF_EMAIL, STAFF_ID, is_staff
 
 __all__ = ["ACKNOWLEDGEMENT", "Delivery", "Notifier", "UnknownComplaint"]
 
 Clock = Callable[[], datetime]
-
-# Staff messages come from the system, not from a complaint handler.
-STAFF_SIGNATURE = "Kintsugi"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +111,23 @@ class NotificationEvents(Protocol):
     async def failed(self, complaint_id: str, failure: Failure, cause: Cause) -> None: ...
 
 
+class UpdateAllowance(Protocol):
+    """The per-customer daily cap's verdict on a progress update: None to send it now,
+    else when to ask again. Asking again for the same notification is idempotent."""
+
+    async def admit(self, claim: UpdateClaim) -> datetime | None: ...
+
+
+class LocalAllowance:
+    """The cap decided in this process alone: for tests and a single replica."""
+
+    def __init__(self, table: DailyCapTable) -> None:
+        self._table = table
+
+    async def admit(self, claim: UpdateClaim) -> datetime | None:
+        return self._table.apply(claim)
+
+
 class UnknownComplaint(LookupError):
     pass
 
@@ -125,8 +147,12 @@ class Notifier:
         attempt_timeout_s: float = 10.0,
         retry_concurrency: int = 50,
         window: SendingWindow | None = None,
+        review: ExecutiveReview | None = None,
+        allowance: UpdateAllowance | None = None,
     ) -> None:
+        self._allowance = allowance or LocalAllowance(DailyCapTable(limit=3))
         self._window = window or SendingWindow()
+        self._review = review or ExecutiveReview()
         self._store = store
         self._senders = dict(senders)
         self._events = events
@@ -154,6 +180,19 @@ class Notifier:
         case = self._store.get(complaint_id)
         if case is not None and (case.regime, case.category) != (regime, category):
             await self._store.save(replace(case, regime=regime, category=category))
+
+    async def note_deadlines(self, complaint_id: str, deadlines: Mapping[str, datetime]) -> None:
+        """Regulatory response deadlines by clock kind (from the sla's started clocks): what
+        a response held for executive review must still meet."""
+        case = self._store.get(complaint_id)
+        if case is None or not deadlines:
+            return
+        known = {kind: datetime.fromisoformat(at) for kind, at in case.deadlines.items()}
+        for kind, at in deadlines.items():
+            known[kind] = min(at, known[kind]) if kind in known else at
+        merged = {kind: at.isoformat() for kind, at in known.items()}
+        if merged != case.deadlines:
+            await self._store.save(replace(case, deadlines=merged))
 
     def reindex(self) -> None:
         """After partitions are restored: find the pending deliveries they hold."""
@@ -184,6 +223,11 @@ class Notifier:
             if isinstance(trigger, Assigned) and trigger.handler_id not in ("", case.owner_id):
                 case = replace(case, owner_id=trigger.handler_id, owner_name=trigger.handler_name)
                 await self._store.save(case)
+            if isinstance(trigger, Assigned) and trigger.executive_review > case.executive_review:
+                case = replace(case, executive_review=True)
+                await self._store.save(case)
+            if isinstance(trigger, NoteRecorded) and self._review.approves(trigger.actor_id):
+                return await self._approved(case)
             planned = plan(case, trigger, self._rules)
             if isinstance(trigger, Resolved) and not case.resolved:
                 case = replace(case, resolved=True)
@@ -194,6 +238,23 @@ class Notifier:
                 if delivery is not None:
                     deliveries.append(delivery)
             return deliveries
+
+    async def _approved(self, case: Case) -> list[Delivery]:
+        """The executive office approved: what it held goes out now, the rest unheld."""
+        if not case.review_approved:
+            case = replace(case, review_approved=True)
+            await self._store.save(case)
+        deliveries = []
+        for notification_id, entry in case.pending().items():
+            if entry.reason != HELD_FOR_REVIEW:
+                continue
+            cause = Cause(entry.cause_event_id, entry.correlation_id)
+            planned = as_planned(notification_id, entry)
+            case, delivery = await self._deliver(case, planned, cause, retrying=True)
+            if delivery is not None:
+                deliveries.append(delivery)
+        self._track(case)
+        return deliveries
 
     async def retry_due(self) -> int:
         """Try every pending delivery whose time has come; return how many were tried."""
@@ -242,20 +303,18 @@ class Notifier:
         if entry.due_at is not None and not retrying:
             return case, None  # pending: the retry timer owns it, a replay must not jump it
         now = self._clock()
-        held = self._window.hold_until(case, planned.purpose, zone_for(case), now)
+        held = self._window.hold_until(planned.purpose, zone_for(case), now)
+        if held is None and planned.purpose in CAPPED_PURPOSES:
+            customer = case.customer_key or case.complaint_id
+            held = await self._allowance.admit(UpdateClaim(customer, nid, now))
         if held is not None:
-            # Quiet hours or the daily cap: pending until then, durably, like a retry.
-            entry = deferred(
-                entry,
-                reason="held for the customer's quiet hours or daily cap",
-                retry_at=held,
-                now=now,
-            )
-            entry = replace(entry, first_tried_at="")  # holding is not trying: no horizon yet
-            case = case.with_entry(nid, entry)
-            await self._store.save(case)
-            self._track(case)
-            return case, None
+            reason = "held for the customer's quiet hours or daily cap"
+            return await self._hold(case, nid, entry, reason, held), None
+        release = self._review.release_at(case, planned.purpose, entry.facts, now)
+        if release is not None:
+            # Until the executive office approves, or the margin before the deadline.
+            entry = replace(entry, facts={**entry.facts, RELEASE_AT: release.isoformat()})
+            return await self._hold(case, nid, entry, HELD_FOR_REVIEW, release), None
         while True:
             route = self._route(case, planned, entry)
             if route is None:
@@ -265,6 +324,17 @@ class Notifier:
                 return case, self._delivery_of(
                     case, planned, entry
                 ) if outcome is Verdict.SENT else None
+
+    async def _hold(
+        self, case: Case, nid: str, entry: LedgerEntry, reason: str, until: datetime
+    ) -> Case:
+        """Pending until ``until``, durably, like a retry; holding is not trying, so the
+        retry horizon starts only once it is tried."""
+        entry = deferred(entry, reason=reason, retry_at=until, now=self._clock())
+        case = case.with_entry(nid, replace(entry, first_tried_at=""))
+        await self._store.save(case)
+        self._track(case)
+        return case
 
     def _route(self, case: Case, planned: Planned, entry: LedgerEntry) -> Route | None:
         available = set(self._senders) - set(entry.failed_channels)
@@ -286,8 +356,7 @@ class Notifier:
 
     def _compose(self, case: Case, planned: Planned, channel: str) -> ComposedMessage:
         if is_staff(planned.purpose):
-            text = compose_staff(case, planned.purpose, planned.facts)
-            return ComposedMessage(text.subject, text.body, STAFF_SIGNATURE)
+            return self._composer.compose_staff(case, planned)
         return self._composer.compose(case, planned, channel)
 
     async def _attempt(

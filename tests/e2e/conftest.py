@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grpc
 import pytest
@@ -23,6 +25,7 @@ from tools.devstack.processes import (
     start_service,
     start_stack,
 )
+from tools.devstack.topics import own_topics
 
 
 @dataclass
@@ -59,11 +62,27 @@ def mailbox() -> Iterator[tuple[int, Mailbox]]:
     controller.stop()
 
 
-@asynccontextmanager
+def stack_config(kafka: KafkaSettings, smtp_port: int, base: Path, **changes: Any) -> StackConfig:
+    """A stack on ``kafka``'s topics beside others on this machine; ``changes`` to
+    ``StackConfig`` (the sla's policies, further service settings, ...)."""
+    base.mkdir(parents=True, exist_ok=True)
+    return StackConfig.on_free_ports(
+        kafka.bootstrap_servers,
+        kafka.topic_prefix,
+        smtp_port=smtp_port,
+        **{
+            "sla_data_dir": base / "sla",
+            "sla_stall_after_s": 10,
+            "router_directory": write_roomy_directory(base / "directory.yaml"),
+            **changes,
+        },
+    )
+
+
+@contextlib.asynccontextmanager
 async def running_stack(
     config: StackConfig, kafka: KafkaSettings, mailbox: Mailbox, log_dir: Path
 ) -> AsyncIterator[Stack]:
-    """The four services on ``config``, with a gRPC channel to intake, until the block ends."""
     processes = await asyncio.to_thread(start_stack, config, log_dir)
     stack = Stack(
         config=config,
@@ -91,17 +110,28 @@ async def stack(
 ) -> AsyncIterator[Stack]:
     smtp_port, box = mailbox
     base = tmp_path_factory.mktemp("stack")
-    directory = write_roomy_directory(base / "directory.yaml")
-    config = StackConfig.on_free_ports(
-        kafka_settings.bootstrap_servers,
-        kafka_settings.topic_prefix,
-        smtp_port=smtp_port,
-        sla_data_dir=base / "sla",
-        sla_stall_after_s=10,
-        router_directory=directory,
-    )
-    async with running_stack(config, kafka_settings, box, base / "logs") as running:
-        yield running
+    config = stack_config(kafka_settings, smtp_port, base)
+    async with running_stack(config, kafka_settings, box, base / "logs") as stack:
+        yield stack
+
+
+OwnStack = Callable[..., AbstractAsyncContextManager[Stack]]
+
+
+@pytest.fixture
+def own_stack(kafka_bootstrap: str, tmp_path: Path) -> OwnStack:
+    """A stack of this test alone - its own topics, so the session's stack never reacts to
+    its events - sending mail to ``smtp_port`` (where ``mailbox`` may listen, or not yet),
+    with ``changes`` to ``StackConfig``: ``own_stack(port, box, sla_policies_dir=...)``."""
+
+    @contextlib.asynccontextmanager
+    async def start(smtp_port: int, mailbox: Mailbox, **changes: Any) -> AsyncIterator[Stack]:
+        async with own_topics(kafka_bootstrap, "e2e") as kafka:
+            config = stack_config(kafka, smtp_port, tmp_path, **changes)
+            async with running_stack(config, kafka, mailbox, tmp_path / "logs") as stack:
+                yield stack
+
+    return start
 
 
 @pytest.fixture

@@ -29,11 +29,10 @@ from kintsugi.common.codec import Event, event_type
 from kintsugi.common.topics import COMPLAINT_EVENTS
 from kintsugi.events.v1 import complaint_pb2 as pb
 from kintsugi.intake.v1 import intake_pb2
-from tests.e2e.conftest import Stack, running_stack
+from tests.e2e.conftest import Stack, running_stack, stack_config
 from tests.e2e.test_pipeline import complaint
 from tools.devstack.events import TopicTail
 from tools.devstack.mailbox import Mailbox
-from tools.devstack.processes import StackConfig
 from tools.devstack.topics import own_topics
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -52,16 +51,15 @@ async def escalation_stack(
     mailbox: tuple[int, Mailbox],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> AsyncIterator[Stack]:
-    """Topics and consumer groups of its own: the session's stack never sees these events."""
+    """One stack for this module's tests (each owns a team of the directory), on topics of
+    its own: the session's stack never sees these events. Like ``own_stack``, shared."""
     smtp_port, box = mailbox
     base = tmp_path_factory.mktemp("escalation-stack")
-    async with own_topics(kafka_bootstrap, label="e2e-escalation") as kafka:
-        config = StackConfig.on_free_ports(
-            kafka.bootstrap_servers,
-            kafka.topic_prefix,
-            smtp_port=smtp_port,
-            sla_data_dir=base / "sla",
-            sla_stall_after_s=10,
+    async with own_topics(kafka_bootstrap, "e2e-escalation") as kafka:
+        config = stack_config(
+            kafka,
+            smtp_port,
+            base,
             router_directory=DATA / "directory-escalation.yaml",
             sla_policies_dir=POLICIES,
             # Intake accepts the jurisdictions the sla has calendars for: the same file.

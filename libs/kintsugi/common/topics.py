@@ -108,6 +108,15 @@ NOTIFIER_STATE = TopicSpec(
     cleanup_policy="compact",
     retention_ms=-1,
 )
+# A customer's daily cap on progress updates spans their complaints, which other replicas
+# may hold: each update claims its place here, keyed by customer, and every notifier
+# replica reads the whole topic in order to the same verdicts. The cap looks back a day.
+NOTIFIER_UPDATE_CLAIMS = TopicSpec(
+    name="kintsugi.notifier-update-claims.v1",
+    purpose="Progress updates claiming a place under their customer's daily cap, keyed by "
+    "customer (a derived id; JSON); read in full by every notifier replica",
+    retention_ms=3 * DAY_MS,
+)
 
 ALL_TOPICS: tuple[TopicSpec, ...] = (
     COMPLAINT_EVENTS,
@@ -119,6 +128,7 @@ ALL_TOPICS: tuple[TopicSpec, ...] = (
     ROUTER_INBOX,
     DIRECTORY_UPDATES,
     NOTIFIER_STATE,
+    NOTIFIER_UPDATE_CLAIMS,
 )
 
 

@@ -1,22 +1,19 @@
 """The ledger on Kafka: claims and publication markers on the intake-submissions topic.
 
-Each replica reads every partition of the topic from the start, for as long as it runs,
-into a ``ClaimTable``; it serves nothing before it has read up to the end it saw at start.
-A claim is written with acks=all and the replica then reads its partition up to the claim
-itself, so the table has every earlier claim for the same id when it decides who won.
+Each replica reads every partition of the topic from the start, for as long as it runs
+(``LogTail``), into a ``ClaimTable``; it serves nothing before it has read up to the end it
+saw at start. A claim is written with acks=all and the replica then reads its partition up
+to the claim itself, so the table has every earlier claim for the same id when it decides who won.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from aiokafka.structs import RecordMetadata
 
 from kintsugi.common.batch import current_batch
-from kintsugi.common.kafka import topic_partitions
 from kintsugi.common.kafka_settings import KafkaSettings
+from kintsugi.common.log_tail import LogTail
 from kintsugi.common.logs import get_logger
 from kintsugi.intake.v1 import intake_pb2
 from services.intake.ledger import Claim, ClaimTable, LedgerEntry
@@ -43,41 +40,24 @@ class KafkaLedger:
     def __init__(self, producer: AIOKafkaProducer, kafka: KafkaSettings, topic: str) -> None:
         self._producer = producer
         self._topic = topic
-        self._consumer = AIOKafkaConsumer(
-            **kafka.client_options(), enable_auto_commit=False, group_id=None
-        )
         self.table = ClaimTable()
-        self._read_up_to: dict[int, int] = {}  # partition -> next offset to read
-        self._progress = asyncio.Condition()
-        self._tail: asyncio.Task[None] | None = None
-        self.caught_up = False
-        self._wakeup: asyncio.Future[None] | None = None
+        self._log = LogTail(kafka, topic, self._apply)
+
+    @property
+    def caught_up(self) -> bool:
+        return self._log.caught_up
 
     @property
     def healthy(self) -> bool:
-        return self.caught_up and self._tail is not None and not self._tail.done()
+        return self._log.healthy
 
     async def start(self) -> None:
         """Read the whole ledger, then keep following it in the background."""
-        await self._consumer.start()
-        partitions = await topic_partitions(self._consumer, self._topic)
-        if not partitions:
-            raise LookupError(f"topic {self._topic} does not exist")
-        self._consumer.assign(partitions)
-        await self._consumer.seek_to_beginning(*partitions)
-        ends = await self._consumer.end_offsets(partitions)
-        self._tail = asyncio.create_task(self._follow(), name="ledger-tail")
-        for tp, end in ends.items():
-            await self._reached(tp.partition, end)
-        self.caught_up = True
+        await self._log.start()
         log.info("ledger_restored", topic=self._topic, ids=len(self.table))
 
     async def stop(self) -> None:
-        if self._tail is not None:
-            self._tail.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._tail
-        await self._consumer.stop()
+        await self._log.stop()
 
     def entry(self, key: str) -> LedgerEntry | None:
         return self.table.entry(key)
@@ -86,7 +66,7 @@ class KafkaLedger:
         sent: RecordMetadata = await self._producer.send_and_wait(
             self._topic, claim_record(claim), key=claim.key.encode()
         )
-        await self._reached(sent.partition, sent.offset + 1)
+        await self._log.reached(sent.partition, sent.offset + 1)
         entry = self.table.entry(claim.key)
         assert entry is not None, "a claim read back is in the table"
         return entry, entry.position == (sent.partition, sent.offset)
@@ -110,50 +90,7 @@ class KafkaLedger:
         return await self.table.wait_published(key, timeout_s)
 
     async def sync(self) -> None:
-        ends = await self._consumer.end_offsets(list(self._consumer.assignment()))
-        for tp, end in ends.items():
-            await self._reached(tp.partition, end)
-
-    async def _reached(self, partition: int, offset: int) -> None:
-        """Wait until the tail has read ``partition`` up to (not including) ``offset``."""
-        async with self._progress:
-            await self._progress.wait_for(
-                lambda: (
-                    self._read_up_to.get(partition, 0) >= offset
-                    or (self._tail is not None and self._tail.done())
-                )
-            )
-        if self._tail is not None and self._tail.done():
-            failure = None if self._tail.cancelled() else self._tail.exception()
-            raise RuntimeError("the ledger tail stopped") from failure
-
-    async def _follow(self) -> None:
-        try:
-            while True:
-                fetched = await self._consumer.getmany(timeout_ms=500)
-                for tp, records in fetched.items():
-                    for record in records:
-                        self._apply(record.value, tp.partition, record.offset)
-                positions = {
-                    tp.partition: await self._consumer.position(tp)
-                    for tp in self._consumer.assignment()
-                }
-                async with self._progress:
-                    self._read_up_to.update(positions)
-                    self._progress.notify_all()
-        except Exception:
-            log.exception("ledger_tail_failed")
-            raise
-        finally:
-            # Waiters see the tail is gone instead of waiting for ever.
-            asyncio.get_running_loop().call_soon(self._wake_waiters)
-
-    def _wake_waiters(self) -> None:
-        self._wakeup = asyncio.ensure_future(self._notify())
-
-    async def _notify(self) -> None:
-        async with self._progress:
-            self._progress.notify_all()
+        await self._log.sync()
 
     def _apply(self, value: bytes | None, partition: int, offset: int) -> None:
         record = intake_pb2.LedgerRecord()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from aiokafka import TopicPartition
 
@@ -19,9 +20,11 @@ from kintsugi.events.v1 import complaint_pb2 as pb
 from kintsugi.events.v1 import notification_pb2 as npb
 from services.notifier.domain.case import Case, mask_recipient
 from services.notifier.domain.planner import (
+    CUSTOMER_FACING_KINDS,
     Assigned,
     ClockInfo,
     DeadlineWarning,
+    NoteRecorded,
     Resolved,
     Trigger,
     UpdateDue,
@@ -141,6 +144,15 @@ class PublishedNotifications:
         )
 
 
+def customer_key(customer: pb.Customer) -> str:
+    """Who the customer is across complaints, as a derived id (the claims log must not
+    carry contact details): the upstream customer id, else the contact they wrote from."""
+    if customer.customer_id:
+        return derived_id("customer", customer.customer_id)
+    contact = customer.email.strip().lower() or customer.phone or customer.social_handle
+    return derived_id("customer-contact", contact) if contact else ""
+
+
 def case_from_received(event: Event) -> Case:
     r = event.received
     return Case(
@@ -152,6 +164,7 @@ def case_from_received(event: Event) -> Case:
         social_handle=r.customer.social_handle,
         language=r.customer.preferred_language or "en",
         subject=r.subject,
+        customer_key=customer_key(r.customer),
     )
 
 
@@ -168,7 +181,12 @@ def trigger_of(event: Event) -> Trigger | None:
     match event_type(event):
         case "assigned":
             assigned = event.assigned
-            return Assigned(assigned.handler_name, assigned.team_name, assigned.handler_id)
+            return Assigned(
+                assigned.handler_name,
+                assigned.team_name,
+                assigned.handler_id,
+                executive_review=assigned.executive_review,
+            )
         case "queued":
             # Nobody has room yet: the customer is still acknowledged at once (rule 2),
             # signed by the team; the owner signs what follows once one is assigned.
@@ -204,7 +222,26 @@ def trigger_of(event: Event) -> Trigger | None:
             and event.activity.new_status == pb.STATUS_RESOLVED
         ):
             return Resolved(event.event_id, from_timestamp(event.occurred_at))
+        case "activity" if event.activity.kind == pb.ACTIVITY_KIND_NOTE:
+            return NoteRecorded(event.event_id, event.activity.actor_id)
     return None
+
+
+def response_deadlines(event: Event) -> dict[str, datetime]:
+    """Regulatory deadlines by clock kind from the sla's started clocks (earliest per kind)."""
+    if event_type(event) == "clocks_started":
+        started = list(event.clocks_started.clocks)
+    elif event_type(event) == "clock_started":  # written by versions before ClocksStarted
+        started = [event.clock_started]
+    else:
+        return {}
+    deadlines: dict[str, datetime] = {}
+    for clock in started:
+        if clock.clock.regulatory and clock.clock.clock_kind in CUSTOMER_FACING_KINDS:
+            due = from_timestamp(clock.due_at)
+            kind = clock.clock.clock_kind
+            deadlines[kind] = min(due, deadlines[kind]) if kind in deadlines else due
+    return deadlines
 
 
 class NotifierEventHandler:
@@ -219,6 +256,8 @@ class NotifierEventHandler:
             "activity",
             "escalated",
             "call_requested",
+            "clocks_started",
+            "clock_started",
         }
     )
 
@@ -236,6 +275,9 @@ class NotifierEventHandler:
             await self._notifier.note_classification(
                 event.complaint_id, classified.regime, classified.category
             )
+            return
+        if kind in ("clocks_started", "clock_started"):
+            await self._notifier.note_deadlines(event.complaint_id, response_deadlines(event))
             return
         trigger = trigger_of(event)
         if trigger is None:

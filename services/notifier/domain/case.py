@@ -73,6 +73,15 @@ class Case:
     outcomes: dict[str, str] = field(default_factory=dict)
     ledger: dict[str, LedgerEntry] = field(default_factory=dict)
     resolved: bool = False
+    # Whose daily cap a progress update counts against: the same person behind several
+    # complaints (a derived id, never the contact itself).
+    customer_key: str = ""
+    # The router sampled the complaint for executive review (rule 10), and the office's
+    # approval, once recorded.
+    executive_review: bool = False
+    review_approved: bool = False
+    # Regulatory response deadlines by clock kind (ISO 8601): what a held response must meet.
+    deadlines: dict[str, str] = field(default_factory=dict)
 
     @property
     def reference(self) -> str:

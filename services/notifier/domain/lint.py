@@ -1,6 +1,7 @@
 """Start-up checks on the message templates: owned language, every message present.
 
-PRODUCT rule 7: "we made a mistake", never "they" or "corporate policy". A template that
+PRODUCT rule 7: "we made a mistake", never "they" or "corporate policy" - to customers and
+to colleagues alike (``staff/`` templates are linted too). A template that
 blames, hides behind policy or uses jargon fails start-up with file:line and the rule, so
 it is fixed before any customer reads it. Length limits are checked by rendering each
 short template with deliberately long sample values.
@@ -23,6 +24,7 @@ from services.notifier.domain.messages import (
     template_name,
 )
 from services.notifier.domain.planner import Planned
+from services.notifier.domain.staff import STAFF_PURPOSES
 
 BANNED: dict[str, str] = {
     r"\bthey\b": "blames someone else: say who, or say 'we'",
@@ -104,5 +106,17 @@ def lint_templates(templates: Path = TEMPLATES, organisation: str = "Kintsugi") 
                     composer.compose(case, Planned("lint", purpose, "lint", facts), channel)
                 except MessageTooLong as too_long:
                     problems.append(LintProblem(f"{name}:0", str(too_long)))
+    # Messages to colleagues: one template each, in the firm's own language.
+    staff_facts = {
+        "staff_name": "Grace",
+        "reasons": "a reason",
+        "failed_purpose": "acknowledgement",
+    }
+    for purpose in sorted(STAFF_PURPOSES):
+        name = f"staff/{purpose}.j2"
+        if not (templates / name).is_file():
+            problems.append(LintProblem(f"{name}:0", "template missing"))
+            continue
+        composer.compose_staff(_longest_case(), Planned("lint", purpose, "lint", staff_facts))
     if problems:
         raise TemplatesInvalid(problems)

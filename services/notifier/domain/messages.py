@@ -2,7 +2,8 @@
 
 Templates live in ``templates/<locale>/<purpose>.<form>.j2``: ``long`` for email and
 letters (first line is the subject), ``short`` for SMS, chat and private social messages,
-``public`` for a public reply. Every value that came from a customer or upstream system
+``public`` for a public reply; ``staff/<purpose>.j2`` for messages to colleagues (by
+email, first line the subject). Every value that came from a customer or upstream system
 is sanitised before rendering (``sanitize``); the subject is flattened to one line. The
 templates are linted when they load (``lint``) so a bad one stops start-up, not a send.
 """
@@ -20,6 +21,10 @@ from services.notifier.domain.case import Case
 from services.notifier.domain.planner import Planned
 from services.notifier.domain.regimes import wording
 from services.notifier.domain.sanitize import body_text, header_text
+from services.notifier.domain.staff import FAILED_PURPOSE, LEVEL, REASONS, STAFF_NAME
+
+# Staff messages come from the system, not from a complaint handler.
+STAFF_SIGNATURE = "Kintsugi"
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 LOCALES = ("en-GB", "en-US", "en-AU")
@@ -125,9 +130,7 @@ class MessageComposer:
             dates=dates,
         )
         if form == "long":
-            subject, _, body = text.partition("\n")
-            subject = header_text(subject.removeprefix("Subject:"))
-            body = body.lstrip("\n")
+            subject, body = _subject_and_body(text)
         else:
             subject, body = "", text.strip() + "\n"
         body = body_text(body)
@@ -138,3 +141,26 @@ class MessageComposer:
                 f"characters, the {channel} limit is {limit}"
             )
         return ComposedMessage(subject=subject, body=body, signed_by=signed_by)
+
+    def compose_staff(self, case: Case, planned: Planned) -> ComposedMessage:
+        """Plain text for a colleague: what to do, for which complaint, and why."""
+        facts = planned.facts
+        reasons = [body_text(line).strip() for line in facts.get(REASONS, "").split("\n")]
+        text = self._env.get_template(f"staff/{planned.purpose}.j2").render(
+            staff_name=header_text(facts.get(STAFF_NAME, "")),
+            customer_name=header_text(case.customer_name),
+            phone=header_text(case.phone),
+            complaint_subject=header_text(case.subject),
+            reference=case.reference,
+            level=facts.get(LEVEL, ""),
+            failed_message=facts.get(FAILED_PURPOSE, "message").replace("_", " "),
+            reasons=[reason for reason in reasons if reason],
+        )
+        subject, body = _subject_and_body(text)
+        return ComposedMessage(subject=subject, body=body_text(body), signed_by=STAFF_SIGNATURE)
+
+
+def _subject_and_body(text: str) -> tuple[str, str]:
+    """A long form's first line is its subject."""
+    subject, _, body = text.partition("\n")
+    return header_text(subject.removeprefix("Subject:")), body.lstrip("\n")

@@ -54,6 +54,8 @@ class Assigned:
     handler_name: str
     team_name: str
     handler_id: str = ""
+    # Sampled for executive review: the complaint's responses wait for the office.
+    executive_review: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +86,17 @@ class Resolved:
     at: datetime
 
 
-Trigger = Assigned | UpdateDue | DeadlineWarning | Resolved | Escalated | CallRequested
+@dataclass(frozen=True, slots=True)
+class NoteRecorded:
+    """An internal note; from an executive reviewer it approves held responses."""
+
+    event_id: str
+    actor_id: str
+
+
+Trigger = (
+    Assigned | UpdateDue | DeadlineWarning | Resolved | Escalated | CallRequested | NoteRecorded
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +172,8 @@ def plan(case: Case, trigger: Trigger, rules: PlanRules | None = None) -> list[P
             return []
         case Resolved():
             return [_planned(case, FINAL_RESPONSE, trigger.event_id, resolved_at=_iso(trigger.at))]
+        case NoteRecorded():
+            return []  # a note asks the customer to be told nothing (it may release a hold)
     return []
 
 

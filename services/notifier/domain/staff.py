@@ -12,9 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from services.notifier.domain.case import Case
-from services.notifier.domain.sanitize import body_text, header_text
-
 STAFF_ESCALATION = "staff_escalation"
 STAFF_CALL_CUSTOMER = "staff_call_customer"
 # A customer message failed for good: its owner has to reach the customer another way.
@@ -51,12 +48,6 @@ class CallRequested:
     reasons: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class StaffText:
-    subject: str
-    body: str
-
-
 def staff_facts(
     directory: Mapping[str, str], staff_id: str, staff_name: str, reasons: tuple[str, ...]
 ) -> dict[str, str]:
@@ -67,33 +58,3 @@ def staff_facts(
         STAFF_EMAIL: directory.get(staff_id, ""),
         REASONS: "\n".join(reasons),
     }
-
-
-def compose_staff(case: Case, purpose: str, facts: Mapping[str, str]) -> StaffText:
-    """Plain text for a colleague: what to do, for which complaint, and why."""
-    name = header_text(facts.get(STAFF_NAME, "")) or "colleague"
-    subject_line = header_text(case.subject)
-    reasons = [line for line in facts.get(REASONS, "").split("\n") if line.strip()]
-    why = "\n".join(f"- {body_text(line).strip()}" for line in reasons) or "- (none given)"
-    about = f"Complaint {case.reference}" + (f": {subject_line}" if subject_line else "")
-    if purpose == STAFF_ESCALATION:
-        level = facts.get(LEVEL, "")
-        subject = header_text(f"Escalated to you: complaint {case.reference}")
-        opening = "This complaint has been escalated to you" + (
-            f" (level {level})." if level else "."
-        )
-    elif purpose == STAFF_DELIVERY_FAILED:
-        subject = header_text(f"Customer not reached: complaint {case.reference}")
-        customer = header_text(case.customer_name) or "the customer"
-        what = facts.get(FAILED_PURPOSE, "message").replace("_", " ")
-        opening = (
-            f"We could not deliver the {what} to {customer} on any channel. "
-            "Please reach them another way and record the contact on the complaint."
-        )
-    else:
-        subject = header_text(f"Please call the customer: complaint {case.reference}")
-        customer = header_text(case.customer_name) or "the customer"
-        phone = header_text(case.phone)
-        opening = f"Please call {customer}" + (f" on {phone}" if phone else "") + " today."
-    body = f"Hello {name},\n\n{opening}\n\n{about}\n\nWhy:\n{why}\n"
-    return StaffText(subject=subject, body=body_text(body))

@@ -80,3 +80,60 @@ def test_the_shipped_set_is_big_varied_and_has_a_held_out_part() -> None:
     assert {e.submission.channel for e in examples} >= {"email", "phone", "social_public"}
     assert {e.expected["severity"] for e in examples} == {"low", "medium", "high", "critical"}
     assert sum(e.expected["vulnerable"] for e in examples) >= 60
+
+
+def test_a_split_tuned_on_shows_its_first_figures_and_gets_no_verdict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "eval.jsonl"
+    data.write_text(
+        "\n".join(
+            [
+                row("o1", "old", "You charged me a fee twice", "fees", False),
+                row("n1", "new", "Someone stole my card and used it", "fraud", False),
+                row("n2", "new", "My husband died and someone stole his card", "fraud", True),
+            ]
+        )
+        + "\n"
+    )
+    (tmp_path / "splits.yaml").write_text(
+        "old:\n"
+        "  written_by: an engineer\n"
+        "  first_measured: {macro_f1: 0.5, vulnerability_recall: 0.25}\n"
+        "  tuned_on: true\n"
+        "new:\n"
+        "  written_by: an annotator\n"
+        "  tuned_on: false\n"
+    )
+
+    figures = load_script().main(["--data", str(data), "--speed-runs", "10"])
+
+    assert figures["splits"]["old"]["fresh"] is False
+    assert figures["splits"]["old"]["first_measured"] == {
+        "macro_f1": 0.5, "vulnerability_recall": 0.25
+    }  # fmt: skip
+    assert figures["splits"]["new"]["fresh"] is True
+    report = capsys.readouterr().out
+    old_section = report.split("### old")[1].split("###")[0]
+    assert "first measured, before any tuning on it: macro F1 0.500" in old_section
+    assert "tuned on: no verdict" in old_section
+    assert "goals met" in report.split("### new")[1]
+
+
+def test_a_misspelt_split_history_is_refused_with_its_line(tmp_path: Path) -> None:
+    data = tmp_path / "eval.jsonl"
+    data.write_text(row("o1", "old", "You charged me a fee twice", "fees", False) + "\n")
+    (tmp_path / "splits.yaml").write_text("old:\n  written_by: an engineer\n  tunned_on: true\n")
+
+    with pytest.raises(ValueError, match=r"splits.yaml:\d+: old"):
+        load_script().main(["--data", str(data), "--speed-runs", "10"])
+
+
+def test_every_shipped_split_says_who_wrote_it_and_what_it_first_scored() -> None:
+    script = load_script()
+    history = script.read_history(script.DEFAULT_DATA)
+    splits = {e.split for e in script.read_examples(script.DEFAULT_DATA)}
+
+    assert splits == set(history)
+    for name in splits - {"dev"}:
+        assert history[name].first_measured is not None, name

@@ -13,6 +13,7 @@ from kintsugi.common.topics import (
     DIRECTORY_UPDATES,
     INTAKE_SUBMISSIONS,
     NOTIFIER_STATE,
+    NOTIFIER_UPDATE_CLAIMS,
     RAW_ACTIVITIES,
     RAW_COMPLAINTS,
     ROUTER_INBOX,
@@ -37,8 +38,10 @@ def test_only_the_upstream_dead_letter_and_ledger_topics_are_not_keyed_by_compla
     others = {t.name for t in ALL_TOPICS} - {t.name for t in COMPLAINT_KEYED}
 
     # Directory updates are keyed by handler id: every router reads all of them. The router
-    # inbox is keyed by complaint id but has one partition on purpose: one decider.
+    # inbox is keyed by complaint id but has one partition on purpose: one decider. The
+    # notifier's update claims are keyed by customer, and every notifier reads all of them.
     assert others == {
+        NOTIFIER_UPDATE_CLAIMS.name,
         RAW_COMPLAINTS.name,
         RAW_ACTIVITIES.name,
         DEAD_LETTERS.name,

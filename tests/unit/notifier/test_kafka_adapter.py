@@ -12,11 +12,16 @@ from kintsugi.common.timeutil import from_timestamp, to_timestamp
 from kintsugi.events.v1 import clock_pb2 as cpb
 from kintsugi.events.v1 import complaint_pb2 as pb
 from kintsugi.events.v1 import notification_pb2 as npb
-from services.notifier.adapters.kafka import PublishedNotifications, trigger_of
+from services.notifier.adapters.kafka import (
+    PublishedNotifications,
+    response_deadlines,
+    trigger_of,
+)
 from services.notifier.domain.planner import (
     Assigned,
     ClockInfo,
     DeadlineWarning,
+    NoteRecorded,
     Resolved,
     UpdateDue,
 )
@@ -70,7 +75,14 @@ def warning() -> cpb.ClockWarning:
             pb.ActivityRecorded(kind=pb.ACTIVITY_KIND_STATUS_CHANGE, new_status=pb.STATUS_CLOSED),
             None,
         ),
-        (pb.ActivityRecorded(kind=pb.ACTIVITY_KIND_NOTE), None),
+        (
+            pb.ActivityRecorded(kind=pb.ACTIVITY_KIND_NOTE, actor_id="exec.office"),
+            NoteRecorded("e-1", "exec.office"),
+        ),
+        (
+            pb.ComplaintAssigned(handler_id="mei.chen", executive_review=True),
+            Assigned("", "", "mei.chen", executive_review=True),
+        ),
         (
             cpb.Escalated(
                 level=2,
@@ -92,6 +104,31 @@ def warning() -> cpb.ClockWarning:
 )
 def test_each_event_stands_for_its_trigger(payload: object, trigger: object) -> None:
     assert trigger_of(event(payload)) == trigger
+
+
+def test_started_clocks_give_the_earliest_regulatory_deadline_of_each_response_kind() -> None:
+    def started(clock_id: str, kind: str, regulatory: bool, days: int) -> cpb.ClockStarted:
+        clock = cpb.ClockStarted(
+            clock=cpb.ClockRef(clock_id=clock_id, clock_kind=kind, regulatory=regulatory)
+        )
+        clock.due_at.CopyFrom(to_timestamp(NOW + timedelta(days=days)))
+        return clock
+
+    clocks = cpb.ClocksStarted(
+        clocks=[
+            started("psd2-15bd", "holding_response", True, 21),
+            started("psd2-35bd", "final_response", True, 49),
+            started("fca-final-8wk", "final_response", True, 56),
+            started("int-resolution", "final_response", False, 7),  # internal: not promised
+            started("fca-ack", "acknowledgement", True, 1),
+        ]
+    )
+
+    assert response_deadlines(event(clocks)) == {
+        "holding_response": NOW + timedelta(days=21),
+        "final_response": NOW + timedelta(days=49),
+    }
+    assert response_deadlines(event(pb.ComplaintQueued())) == {}
 
 
 class Captured:

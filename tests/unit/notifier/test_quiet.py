@@ -1,16 +1,13 @@
-"""Progress updates wait for the customer's morning and respect a daily cap; nothing else
-waits."""
+"""Progress updates wait for the customer's morning; nothing else waits."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from kintsugi.common.ids import Cause
-from services.notifier.domain.case import SENT, LedgerEntry
 from services.notifier.domain.planner import ClockInfo, DeadlineWarning, UpdateDue
 from services.notifier.domain.quiet import SendingWindow
 from tests.unit.notifier.fakes import COMPLAINT_ID, a_case
@@ -45,7 +42,7 @@ LONDON, SYDNEY, NEW_YORK = (
 def test_quiet_hours_are_the_customers_local_night(
     zone: ZoneInfo, now: datetime, until: datetime | None
 ) -> None:
-    assert WINDOW.hold_until(a_case(), "progress_update", zone, now) == until
+    assert WINDOW.hold_until("progress_update", zone, now) == until
 
 
 @pytest.mark.parametrize(
@@ -53,24 +50,10 @@ def test_quiet_hours_are_the_customers_local_night(
 )
 def test_nothing_but_a_progress_update_is_ever_held(purpose: str) -> None:
     midnight = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
-    assert WINDOW.hold_until(a_case(), purpose, LONDON, midnight) is None
-
-
-def test_the_daily_cap_holds_a_fourth_update_until_the_first_is_a_day_old() -> None:
-    now = datetime(2026, 3, 2, 15, tzinfo=UTC)
-    sent = [now - timedelta(hours=h) for h in (20, 10, 2)]
-    case = a_case()
-    for n, at in enumerate(sent):
-        entry = LedgerEntry("progress_update", f"c{n}", status=SENT, sent_at=at.isoformat())
-        case = case.with_entry(f"n{n}", entry)
-
-    assert WINDOW.hold_until(case, "progress_update", LONDON, now) == sent[0] + timedelta(days=1)
-    assert replace(WINDOW, daily_cap=4).hold_until(case, "progress_update", LONDON, now) is None
+    assert WINDOW.hold_until(purpose, LONDON, midnight) is None
 
 
 def test_a_bad_window_is_refused_naming_the_field() -> None:
-    with pytest.raises(ValueError, match="daily_cap"):
-        SendingWindow(daily_cap=0)
     with pytest.raises(ValueError, match="quiet_until"):
         SendingWindow(quiet_from=time(8), quiet_until=time(8))
 

@@ -141,6 +141,9 @@ def test_a_template_that_blames_fails_start_up_naming_file_line_and_rule(tmp_pat
     bad = copy / "en-US" / "progress_update.long.j2"
     bad.write_text(bad.read_text() + "\nUnfortunately the policy states they are slow.\n")
     (copy / "en-AU" / "delay_notice.short.j2").write_text("x" * 600)
+    colleague = copy / "staff" / "staff_escalation.j2"
+    colleague.write_text(colleague.read_text().replace("Why:", "Not our fault. Why:"))
+    (copy / "staff" / "staff_call_customer.j2").unlink()
 
     with pytest.raises(TemplatesInvalid) as error:
         lint_templates(copy)
@@ -150,3 +153,6 @@ def test_a_template_that_blames_fails_start_up_naming_file_line_and_rule(tmp_pat
     assert f"en-US/progress_update.long.j2:{lines}: blames someone else" in message
     assert "hides behind policy" in message and "form-letter word" in message
     assert "en-AU/delay_notice.short.j2" in message and "limit is 459" in message
+    # Messages to colleagues are held to the same language, and must all be there.
+    assert "staff/staff_escalation.j2:" in message and "blames: own the problem" in message
+    assert "staff/staff_call_customer.j2:0: template missing" in message

@@ -1,0 +1,131 @@
+"""Executive review as deployed: real Kafka in, real SMTP out, a restart in the middle.
+
+Two complaints the router sampled for review are resolved. One has weeks left before its
+regulatory deadline: its final response waits for the executive office's note. The other
+is close to its deadline: its response goes out unapproved at the configured margin -
+after the notifier restarted, from the hold it kept in its durable state - while the first
+is still waiting. Counted at the SMTP server: one final response each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from google.protobuf.message import Message
+
+from kintsugi.common.codec import Event
+from kintsugi.common.kafka import EventPublisher, make_producer
+from kintsugi.common.kafka_settings import KafkaSettings
+from kintsugi.common.timeutil import to_timestamp
+from kintsugi.common.topics import COMPLAINT_EVENTS
+from kintsugi.events.v1 import clock_pb2 as cpb
+from kintsugi.events.v1 import complaint_pb2 as pb
+from services.notifier.config import NotifierSettings
+from tests.events import an_event
+from tests.integration.test_notifier_kafka import (
+    mailbox,
+    messages_for,
+    running_notifier,
+    until,
+)
+from tools.devstack.mailbox import Mailbox
+
+__all__ = ["mailbox"]  # the fixture, shared with the notifier's Kafka tests
+
+FINAL_RESPONSE = "Our response to your complaint"
+# The response close to its deadline goes out this long before it.
+MARGIN = timedelta(seconds=20)
+RELEASE_IN = timedelta(seconds=40)
+
+
+def event(complaint_id: str, name: str, payload: Message, at: datetime) -> Event:
+    return an_event(complaint_id, f"{complaint_id}-{name}", payload, at, f"{complaint_id}-received")
+
+
+def sampled_complaint(complaint_id: str, final_response_due: datetime) -> list[Event]:
+    now = datetime.now(UTC)
+    received = pb.ComplaintReceived(
+        customer=pb.Customer(
+            display_name="Jane Doe", email=f"{complaint_id}@example.com", preferred_language="en-GB"
+        ),
+        channel=pb.CHANNEL_EMAIL,
+        subject="Card declined",
+    )
+    received.received_at.CopyFrom(to_timestamp(now))
+    final = cpb.ClockStarted(
+        clock=cpb.ClockRef(clock_id="fca-final-8wk", clock_kind="final_response", regulatory=True)
+    )
+    final.due_at.CopyFrom(to_timestamp(final_response_due))
+    assigned = pb.ComplaintAssigned(
+        handler_id="mei.chen", handler_name="Mei Chen", team_name="Cards", executive_review=True
+    )
+    resolved = pb.ActivityRecorded(
+        kind=pb.ACTIVITY_KIND_STATUS_CHANGE, new_status=pb.STATUS_RESOLVED, actor_id="mei.chen"
+    )
+    return [
+        event(complaint_id, "received", received, now),
+        event(complaint_id, "classified", pb.ComplaintClassified(regime="uk-fca-disp"), now),
+        event(complaint_id, "clocks", cpb.ClocksStarted(clocks=[final]), now),
+        event(complaint_id, "assigned", assigned, now),
+        event(complaint_id, "resolved", resolved, now),
+    ]
+
+
+def approval(complaint_id: str) -> Event:
+    note = pb.ActivityRecorded(
+        kind=pb.ACTIVITY_KIND_NOTE, actor_id="exec.office", body="Approved; signed."
+    )
+    return event(complaint_id, "approved", note, datetime.now(UTC))
+
+
+def final_responses(box: Mailbox, complaint_id: str) -> int:
+    return sum(1 for s in messages_for(box, complaint_id) if s.startswith(FINAL_RESPONSE))
+
+
+async def test_a_sampled_response_waits_for_approval_or_goes_at_the_margin_never_twice(
+    kafka_settings: KafkaSettings, unique: str, mailbox: tuple[object, Mailbox]
+) -> None:
+    controller, box = mailbox
+    settings = NotifierSettings(
+        kafka=kafka_settings,
+        consumer_group=f"notifier-{unique}",
+        smtp_port=controller.port,  # type: ignore[attr-defined]
+        ops_port=0,
+        retry_tick_s=0.5,
+        shutdown_grace_s=5,
+        executive_review_margin_h=MARGIN.total_seconds() / 3600,
+    )
+    producer = make_producer(kafka_settings, "test-publisher")
+    await producer.start()
+    publisher = EventPublisher(producer, kafka_settings.topic(COMPLAINT_EVENTS))
+    weeks_left, deadline_near = str(uuid.uuid4()), str(uuid.uuid4())
+    try:
+        async with running_notifier(settings) as health:
+            await until(lambda: all(health.report().values()) and bool(health.report()))
+            await publisher.publish(
+                *sampled_complaint(weeks_left, datetime.now(UTC) + timedelta(weeks=8)),
+                # Released at the margin: 40 s from now.
+                *sampled_complaint(deadline_near, datetime.now(UTC) + MARGIN + RELEASE_IN),
+            )
+            # Both acknowledged; neither response has gone yet.
+            await until(
+                lambda: all(len(messages_for(box, c)) == 1 for c in (weeks_left, deadline_near))
+            )
+        assert final_responses(box, deadline_near) == 0
+        async with running_notifier(settings) as health:  # restarted while holding both
+            await until(lambda: final_responses(box, deadline_near) == 1)
+            assert final_responses(box, weeks_left) == 0  # still waiting for the office
+
+            await publisher.publish(approval(weeks_left))
+            await until(lambda: final_responses(box, weeks_left) == 1)
+            await publisher.publish(approval(weeks_left), approval(deadline_near))  # again
+            await asyncio.sleep(5)  # room for a duplicate to arrive, if one were coming
+    finally:
+        await producer.stop()
+
+    for complaint_id in (weeks_left, deadline_near):
+        subjects = messages_for(box, complaint_id)
+        assert final_responses(box, complaint_id) == 1, subjects
+        assert len(subjects) == 2, subjects  # the acknowledgement and the response
