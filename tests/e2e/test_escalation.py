@@ -1,6 +1,7 @@
 """End to end, the router's part of a complaint's life after its first owner: a clock that
-warns and then breaches escalates once per level of the chain, a queued complaint is
-assigned when another one resolves, and three electronic exchanges ask for one phone call.
+warns and then breaches escalates once per level of the chain (and each person named is
+emailed once), a queued complaint is assigned when another one resolves, and three
+electronic exchanges ask for one phone call.
 
 Everything goes in through intake's gRPC API and is read back from the complaint-events
 topic of a stack of its own. Its sla runs tests/data/policies-escalation: a one-minute
@@ -31,6 +32,7 @@ from kintsugi.events.v1 import complaint_pb2 as pb
 from kintsugi.intake.v1 import intake_pb2
 from tests.e2e.conftest import Stack, running_stack, stack_config
 from tests.e2e.test_pipeline import complaint
+from tests.integration.test_notifier_kafka import until
 from tools.devstack.events import TopicTail
 from tools.devstack.mailbox import Mailbox
 from tools.devstack.topics import own_topics
@@ -202,6 +204,16 @@ async def test_a_clock_that_warns_then_breaches_escalates_once_per_level_to_one_
     assert "internal resolution clock breached: no time left" in _details(
         escalations[1], "escalated"
     )
+    # Each named person is told by email, once; nobody else hears of it.
+    reference = complaint_id.replace("-", "")[:10].upper()  # the notifier's short reference
+    box = escalation_stack.mailbox
+
+    def told() -> list[str]:
+        subject = f"Escalated to you: complaint {reference}"
+        return sorted(str(m["To"]) for m in box.messages if m["Subject"] == subject)
+
+    await until(lambda: len(told()) >= 2)
+    assert told() == ["amara.okafor@kintsugi.example", "grace.mensah@kintsugi.example"]
     counted = "kintsugi_router_escalations_total"
     for level in ("1", "2"):
         assert await _router_gauge(escalation_stack, counted, team="customer-care", level=level)
