@@ -1,7 +1,7 @@
 """End to end, the router's part of a complaint's life after its first owner: a clock that
 warns and then breaches escalates once per level of the chain (and each person named is
 emailed once), a queued complaint is assigned when another one resolves, and three
-electronic exchanges ask for one phone call.
+electronic exchanges ask the owner, by email, for one phone call.
 
 Everything goes in through intake's gRPC API and is read back from the complaint-events
 topic of a stack of its own. Its sla runs tests/data/policies-escalation: a one-minute
@@ -165,6 +165,14 @@ async def _router_gauge(stack: Stack, name: str, **labels: str) -> float | None:
     return None
 
 
+def _staff_told(stack: Stack, subject: str, complaint_id: str) -> Callable[[], list[str]]:
+    """Who has been emailed ``subject`` about the complaint so far (staff messages quote the
+    notifier's short reference: the id's first ten hex digits)."""
+    reference = complaint_id.replace("-", "")[:10].upper()
+    full = f"{subject}: complaint {reference}"
+    return lambda: sorted(str(m["To"]) for m in stack.mailbox.messages if m["Subject"] == full)
+
+
 def _details(event: Event, kind: str) -> list[str]:
     return [r.detail for r in getattr(event, kind).reasons]
 
@@ -205,13 +213,7 @@ async def test_a_clock_that_warns_then_breaches_escalates_once_per_level_to_one_
         escalations[1], "escalated"
     )
     # Each named person is told by email, once; nobody else hears of it.
-    reference = complaint_id.replace("-", "")[:10].upper()  # the notifier's short reference
-    box = escalation_stack.mailbox
-
-    def told() -> list[str]:
-        subject = f"Escalated to you: complaint {reference}"
-        return sorted(str(m["To"]) for m in box.messages if m["Subject"] == subject)
-
+    told = _staff_told(escalation_stack, "Escalated to you", complaint_id)
     await until(lambda: len(told()) >= 2)
     assert told() == ["amara.okafor@kintsugi.example", "grace.mensah@kintsugi.example"]
     counted = "kintsugi_router_escalations_total"
@@ -277,6 +279,9 @@ async def test_three_electronic_exchanges_ask_the_owner_for_one_phone_call(
     )
     assert call.causation_id == recorded[2].activity_id  # the third exchange
     assert any("3 electronic exchanges" in d for d in _details(call, "call_requested"))
+    told = _staff_told(escalation_stack, "Please call the customer", complaint_id)
+    await until(lambda: bool(told()))
+    assert told() == ["tom.hughes@kintsugi.example"]
 
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool is not installed")
