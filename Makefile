@@ -23,7 +23,7 @@ K8S_SCHEMAS := deploy/k8s/schemas/{{ .ResourceKind }}{{ .KindSuffix }}.json
 
 .PHONY: help install proto proto-check lint test test-unit test-integration test-e2e \
         kafka kafka-down topics up down bench clean k8s-topics k8s-check prometheus-tools ghz \
-        smtp-sink
+        smtp-sink word-model
 
 help:  ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -90,6 +90,9 @@ $(KUSTOMIZE):
 
 $(KUBECONFORM):
 	GOBIN=$(abspath $(dir $(KUBECONFORM))) GOTOOLCHAIN=local go install github.com/yannh/kubeconform/cmd/kubeconform@$(KUBECONFORM_VERSION)
+
+word-model: $(VENV)/.installed  ## retrain intake's word model from the labelled complaints (scikit-learn, for this run only)
+	$(UV) run --quiet --with scikit-learn==1.9.1 python -m tools.train_word_model
 
 k8s-topics: $(VENV)/.installed  ## re-render the generated manifests (topics, users, alerts, dashboards)
 	$(PY) -m tools.render_topics --output $(TOPICS_MANIFEST)

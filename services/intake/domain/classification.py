@@ -21,6 +21,7 @@ from services.intake.domain.classification_rules import (
 )
 from services.intake.domain.submission import Submission
 from services.intake.domain.text_matching import CueMatcher, Hit
+from services.intake.domain.word_model import Opinion, Reading
 
 _TOP = len(SEVERITIES) - 1
 
@@ -49,10 +50,11 @@ def classify(submission: Submission, rules: ClassificationRules | None = None) -
     rules = rules if rules is not None else default_rules()
     reasons: list[Reason] = []
 
+    reading = rules.word_model.read(_fields(submission)) if rules.word_model else None
     category_hits = _find(rules.categories, submission, rules, reasons)
-    category = _category(category_hits, rules, reasons)
+    category = _category(category_hits, reading, rules, reasons)
 
-    vulnerable = _vulnerability(submission, rules, reasons)
+    vulnerable = _vulnerability(submission, reading, rules, reasons)
     severity = _severity(category, vulnerable, submission, rules, reasons)
     regime = _regime(submission, rules, reasons)
 
@@ -90,9 +92,14 @@ def _find(
     return [hit for hit in hits if hit.negated_by is None]
 
 
-def _category(hits: Sequence[Hit], rules: ClassificationRules, reasons: list[Reason]) -> str:
-    """The category whose distinct cues weigh most; ties go to the one listed first."""
+def _category(
+    hits: Sequence[Hit], reading: Reading | None, rules: ClassificationRules, reasons: list[Reason]
+) -> str:
+    """The category whose distinct cues weigh most (ties go to the one listed first), unless
+    the rules' case is weak and the word model has a view."""
     if not hits:
+        if reading is not None:
+            return _model_decides(reading.category(), reasons, "no category cue matched")
         reasons.append(Reason(f"category.{rules.default_category}", "no category cue matched"))
         return rules.default_category
     by_category: dict[str, list[Hit]] = defaultdict(list)
@@ -108,19 +115,50 @@ def _category(hits: Sequence[Hit], rules: ClassificationRules, reasons: list[Rea
     if len(ranked) > 1:
         runner_up = ranked[1]
         detail += f" (score {score(winner):g}; next {runner_up} {score(runner_up):g})"
+    if reading is not None and score(winner) < rules.model_decides_below:
+        opinion = reading.category()
+        if opinion.answer == winner:
+            detail += f"; the word model agrees ({opinion.probability:.2f})"
+        else:
+            reasons.append(Reason(f"rules.{winner}", f"too weak to decide: {detail}"))
+            weak = f"the rules' {winner} scored {score(winner):g} < {rules.model_decides_below:g}"
+            return _model_decides(opinion, reasons, weak)
     reasons.append(Reason(f"category.{winner}", detail, tuple(by_category[winner])))
     return winner
 
 
+def _model_decides(opinion: Opinion, reasons: list[Reason], why: str) -> str:
+    detail = f"word model {opinion.probability:.2f} ({why}): {_describe(opinion.evidence)}"
+    reasons.append(Reason(f"category.{opinion.answer}", detail, opinion.evidence))
+    return opinion.answer
+
+
+def _fields(submission: Submission) -> tuple[tuple[str, str], ...]:
+    return (("subject", submission.subject), ("description", submission.description))
+
+
 def _vulnerability(
-    submission: Submission, rules: ClassificationRules, reasons: list[Reason]
+    submission: Submission,
+    reading: Reading | None,
+    rules: ClassificationRules,
+    reasons: list[Reason],
 ) -> bool:
     hits = _find(rules.vulnerability, submission, rules, reasons)
     if submission.customer.declared_vulnerable:
         reasons.append(Reason("vulnerability.declared", "customer declared a vulnerability"))
     if hits:
         reasons.append(Reason("vulnerability.indicated", _describe(hits), tuple(hits)))
-    return submission.customer.declared_vulnerable or bool(hits)
+    if hits or submission.customer.declared_vulnerable or reading is None:
+        return submission.customer.declared_vulnerable or bool(hits)
+    opinion = reading.vulnerability()
+    if opinion.probability < rules.model_vulnerable_from:
+        return False
+    detail = (
+        f"word model {opinion.probability:.2f} >= {rules.model_vulnerable_from:g}: "
+        f"{_describe(opinion.evidence)}"
+    )
+    reasons.append(Reason("vulnerability.word_model", detail, opinion.evidence))
+    return True
 
 
 def _severity(

@@ -25,6 +25,7 @@ from kintsugi.common.config_files import (
 )
 from kintsugi.common.names import CHANNELS, SEVERITIES
 from services.intake.domain.text_matching import CueMatcher, Negation, phrase_regex
+from services.intake.domain.word_model import WordModel
 
 DEFAULT_RULES_FILE = Path(__file__).resolve().parent.parent / "classification.yaml"
 Severity = Literal["low", "medium", "high", "critical"]
@@ -110,6 +111,20 @@ class RegimesSpec(_Strict):
     payment_services: dict[str, str] = Field(default_factory=dict)
 
 
+class WordModelSpec(_Strict):
+    """The learned second opinion (``word_model.py``) and when it is asked."""
+
+    file: str = Field(min_length=1, description="parameters, relative to the rules file")
+    # The rules decide when their winning category scores at least this; below it (or when
+    # no category cue matched) the model does.
+    # Even an unsure model (its probability is in the reason) beat the default category on
+    # complaints written without the rules in mind, so there is no confidence floor.
+    decides_below_rule_score: float = Field(default=3.0, ge=0)
+    # The model's probability from which a customer counts as vulnerable even when no
+    # vulnerability cue matched. Low on purpose: a vulnerable customer missed costs most.
+    vulnerable_from: float = Field(default=0.4, gt=0, lt=1)
+
+
 class RulesSpec(_Strict):
     version: Literal[1]
     default_category: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -122,6 +137,7 @@ class RulesSpec(_Strict):
     public_channels: list[str] = Field(default_factory=list)
     products: list[ProductSpec] = Field(default_factory=list)
     regimes: RegimesSpec
+    word_model: WordModelSpec | None = None
 
     @field_validator("public_channels")
     @classmethod
@@ -160,6 +176,9 @@ class ClassificationRules:
     product_by_name: dict[str, tuple[str, bool]]
     regime_by_country: dict[str, str]
     payment_service_regime: dict[str, str]
+    word_model: WordModel | None = None
+    model_decides_below: float = 0.0
+    model_vulnerable_from: float = 1.0
 
 
 def parse_rules(text: str, source: str) -> ClassificationRules:
@@ -181,6 +200,7 @@ def default_rules() -> ClassificationRules:
 
 def _compile(spec: RulesSpec, document: YamlDocument) -> ClassificationRules:
     issues = list(_cross_issues(spec, document))
+    word_model = _word_model(spec, document, issues)
     if issues:
         raise ConfigFileError(issues)
     level = {name: index for index, name in enumerate(SEVERITIES)}
@@ -217,7 +237,33 @@ def _compile(spec: RulesSpec, document: YamlDocument) -> ClassificationRules:
         product_by_name=product_by_name,
         regime_by_country=dict(spec.regimes.by_country),
         payment_service_regime=dict(spec.regimes.payment_services),
+        word_model=word_model,
+        model_decides_below=spec.word_model.decides_below_rule_score if spec.word_model else 0.0,
+        model_vulnerable_from=spec.word_model.vulnerable_from if spec.word_model else 1.0,
     )
+
+
+def _word_model(
+    spec: RulesSpec, document: YamlDocument, issues: list[ConfigIssue]
+) -> WordModel | None:
+    """The model the rules name, found beside the rules file; a problem becomes an issue."""
+    if spec.word_model is None:
+        return None
+    file = Path(document.source).parent / spec.word_model.file
+    try:
+        model = WordModel.load(file)
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        issues.append(document.issue(("word_model", "file"), f"cannot load {file}: {error}"))
+        return None
+    categories = {c.id for c in spec.categories} | {spec.default_category}
+    unknown = sorted(set(model.classes) - categories)
+    if unknown:
+        issues.append(
+            document.issue(
+                ("word_model", "file"), f"the model knows categories the rules do not: {unknown}"
+            )
+        )
+    return model
 
 
 def normalise_product(name: str) -> str:

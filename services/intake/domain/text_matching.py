@@ -27,6 +27,11 @@ _WORD_START = r"(?<!\w)"
 _GAP = rf"(?:{_SEPARATOR}[\w']+){{0,3}}"
 # Curly quotes become straight ones (same length, so matched spans stay exact).
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
+
+
+def straight_quotes(text: str) -> str:
+    """The text as cues see it: curly apostrophes made straight, every offset unchanged."""
+    return text.translate(_APOSTROPHES)
 _CLAUSE_BREAK = re.compile(r"[.!?;:,\n()]|\b(?:but|however|although|though|whereas)\b", re.I)
 _WORD = re.compile(r"[\w']+")
 # How far around a cue negation is looked for; a clause is rarely longer.
@@ -225,7 +230,7 @@ class CueMatcher:
         self._any_case = re.compile(combined, re.IGNORECASE)
 
     def find(self, field: str, text: str, negation: Negation) -> list[Hit]:
-        text = text.translate(_APOSTROPHES)
+        text = straight_quotes(text)
         lowered = text.lower()
         if len(lowered) == len(text):
             matches = self._pattern.finditer(lowered)

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import pytest
 
+from dataclasses import replace
+
 from services.intake.domain.classification import Classification, classify
+from services.intake.domain.classification_rules import default_rules
 from services.intake.domain.text_matching import Hit
 from tests.unit.intake.factories import a_customer, a_submission, saying
+
+# The phrase rules alone: how they weigh cues, without the word model's second opinion
+# (test_word_model.py covers the two together).
+RULES_ONLY = replace(default_rules(), word_model=None)
 
 
 def codes(classification: Classification) -> list[str]:
@@ -53,7 +60,7 @@ def test_category_comes_from_what_the_customer_says_and_names_the_keyword(
 
 
 def test_a_complaint_matching_no_category_is_general_and_says_so() -> None:
-    classification = classify(saying("The app shows the wrong name on my statement"))
+    classification = classify(saying("The app shows the wrong name on my statement"), RULES_ONLY)
 
     assert classification.category == "general"
     assert reason(classification, "category.general") == "no category cue matched"
@@ -61,7 +68,7 @@ def test_a_complaint_matching_no_category_is_general_and_says_so() -> None:
 
 def test_the_more_specific_category_wins_when_several_match() -> None:
     # Fraud outranks fees: a fee taken by a fraudster is a fraud complaint.
-    classification = classify(saying("A fraudster charged a fee to my card"))
+    classification = classify(saying("A fraudster charged a fee to my card"), RULES_ONLY)
 
     assert classification.category == "fraud"
 
@@ -69,7 +76,7 @@ def test_the_more_specific_category_wins_when_several_match() -> None:
 def test_subject_counts_as_much_as_the_description() -> None:
     submission = a_submission(subject="Unauthorised payment", description="Please call me back.")
 
-    assert classify(submission).category == "fraud"
+    assert classify(submission, RULES_ONLY).category == "fraud"
 
 
 def test_keyword_matching_ignores_case() -> None:
@@ -267,7 +274,7 @@ def test_classification_is_deterministic() -> None:
     ],
 )
 def test_keywords_match_whole_words_not_parts_of_other_words(text: str, wrongly: str) -> None:
-    classification = classify(saying(text))
+    classification = classify(saying(text), RULES_ONLY)
 
     assert classification.category in ("general", "service"), wrongly
     assert classification.vulnerable is False, wrongly

@@ -261,12 +261,15 @@ async def test_the_operators_classification_rules_decide_the_category(
 ) -> None:
     shipped = DEFAULT_RULES_FILE.read_text(encoding="utf-8")
     assert "default_category: general" in shipped
+    without_model = shipped[: shipped.index("\nword_model:")]  # their own rules, no model
     theirs = parse_rules(
-        shipped.replace("default_category: general", "default_category: other"), "theirs.yaml"
+        without_model.replace("default_category: general", "default_category: other"),
+        "theirs.yaml",
     )
     submission = a_submission(description="Hello, I would like to talk to someone please")
     ours = await Intake(events, ledger, lambda: NOW, RULES, QUICK).submit(submission)
     other = replace(submission, source_reference="CASE-2002")
     options = replace(QUICK, classification=theirs)
     response = await Intake(events, ledger, lambda: NOW, RULES, options).submit(other)
-    assert (ours.category, response.category) == ("general", "other")
+    assert ours.category != "other"
+    assert response.category == "other"
