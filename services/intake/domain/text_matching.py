@@ -32,6 +32,8 @@ _APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'"})
 def straight_quotes(text: str) -> str:
     """The text as cues see it: curly apostrophes made straight, every offset unchanged."""
     return text.translate(_APOSTROPHES)
+
+
 _CLAUSE_BREAK = re.compile(r"[.!?;:,\n()]|\b(?:but|however|although|though|whereas)\b", re.I)
 _WORD = re.compile(r"[\w']+")
 # How far around a cue negation is looked for; a clause is rarely longer.

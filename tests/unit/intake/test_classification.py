@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from dataclasses import replace
+
+import pytest
 
 from services.intake.domain.classification import Classification, classify
 from services.intake.domain.classification_rules import default_rules
