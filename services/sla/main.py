@@ -22,6 +22,7 @@ from kintsugi.common.runtime import exit_on_bad_configuration
 from kintsugi.common.timeutil import system_clock
 from kintsugi.common.topics import COMPLAINT_EVENTS, DEAD_LETTERS, sla_faust_topics
 from services.sla.adapters.faust_app import build_runtime
+from services.sla.adapters.migration import MIGRATIONS_PATH, MigrationApi
 from services.sla.adapters.stall import StallResponder
 from services.sla.adapters.topic_check import (
     ChangelogMismatch,
@@ -73,7 +74,10 @@ def main() -> None:
         health,
         settings.ops_host,
         settings.ops_port,
-        extra_routes=[("GET", "/clocks/{complaint_id}", runtime.explain.handle)],
+        extra_routes=[
+            ("GET", "/clocks/{complaint_id}", runtime.explain.handle),
+            ("POST", MIGRATIONS_PATH, MigrationApi(runtime.keeper).handle),
+        ],
     )
     health.add_check("worker_started", runtime.started.is_set)
     health.add_check("not_rebalancing", lambda: not app.rebalancing)

@@ -62,6 +62,10 @@ class SlaService:
             return Outcome(state, [], wakeup)
         return self._after(clocks, clocks.tick(now, self._policies))
 
+    def require_policy(self, policy_id: str, version: int) -> None:
+        """Raise StateError naming what is loaded unless that version of the policy is."""
+        self._policies.policy(policy_id, version)
+
     def migrate(
         self, state: bytes, policy_id: str, to_version: int, at: datetime
     ) -> tuple[Outcome, list[Replanned]]:
