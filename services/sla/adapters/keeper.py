@@ -9,7 +9,8 @@ same bytes), never loses them. One lock serialises batches and ticks, so a tick 
 overwrites a milestone with stale state.
 
 The due-time index (one ``DueIndex`` per owned partition) is rebuilt from the table when a
-partition is assigned and updated on every table write, so a tick touches only the
+partition is assigned (from each value's summary line, without decoding the state: see
+``stored``) and updated on every table write, so a tick touches only the
 complaints that are due. A tick works through what is due in chunks, releasing the lock
 between them, so a burst of deadlines on one instant (month end, a 17:00 cut-off) fires in
 full without holding up intake.
@@ -46,6 +47,7 @@ from kintsugi.common.logs import get_logger
 from kintsugi.common.timeutil import Clock
 from services.sla.adapters.events import facts_from, milestone_for, to_events
 from services.sla.adapters.partitions import partition_of
+from services.sla.adapters.stored import pack, state_of, summary_of
 from services.sla.domain import ClockEvent, ComplaintFactsError, StateError
 from services.sla.domain.complaint_clocks import Replanned
 from services.sla.domain.due_index import DueIndex
@@ -181,11 +183,11 @@ class ClockKeeper:
     async def _index(self, partitions: frozenset[int]) -> None:
         entries: dict[int, list[tuple[bytes, int | None]]] = {p: [] for p in partitions}
         deadlines: dict[int, dict[bytes, OpenDeadlines]] = {p: {} for p in partitions}
-        for seen, (key, state) in enumerate(self._table.items(), start=1):
+        for seen, (key, value) in enumerate(self._table.items(), start=1):
             partition = partition_of(key, self._partitions)
-            if partition in entries and state:
-                wakeup, open_deadlines = self._service.watch_points(state)
-                entries[partition].append((key, None if wakeup is None else to_epoch(wakeup)))
+            if partition in entries and value:
+                wakeup, open_deadlines = self._watch_points(value)
+                entries[partition].append((key, wakeup))
                 if open_deadlines.due_at:
                     deadlines[partition][key] = open_deadlines
             if seen % _INDEX_YIELD_EVERY == 0:
@@ -198,6 +200,15 @@ class ClockKeeper:
             partitions=sorted(partitions),
             clocks_due_later=sum(len(self._due[p]) for p in partitions),
         )
+
+    def _watch_points(self, value: bytes) -> tuple[int | None, OpenDeadlines]:
+        """A stored value's wake-up and open deadlines: from its summary line, or for a
+        value written before summaries, by decoding the state."""
+        summary = summary_of(value)
+        if summary is not None:
+            return summary
+        wakeup, open_deadlines = self._service.watch_points(value)
+        return (None if wakeup is None else to_epoch(wakeup)), open_deadlines
 
     @property
     def open_clocks(self) -> int:
@@ -261,7 +272,8 @@ class ClockKeeper:
         report = Migration(self._worker_name, sorted(self._assigned), dry_run)
         keys: list[bytes] = []
         async with self._lock:
-            for seen, (key, state) in enumerate(self._table.items(), start=1):
+            for seen, (key, value) in enumerate(self._table.items(), start=1):
+                state = state_of(value)
                 if state and partition_of(key, self._partitions) in self._assigned:
                     _, moved = self._service.migrate(state, policy_id, to_version, now)
                     if moved:
@@ -283,7 +295,7 @@ class ClockKeeper:
         return report
 
     def explain(self, complaint_id: str, at: datetime) -> list[dict[str, Any]] | None:
-        state = self._table.get(complaint_id.encode())
+        state = state_of(self._table.get(complaint_id.encode()))
         return None if state is None else self._service.explain(state, at)
 
     # --- internals ------------------------------------------------------------------------
@@ -324,10 +336,14 @@ class ClockKeeper:
 
         await run_in_batch(batch, run)
         await batch.flush(self._producer())
+        wakeups = {
+            key: None if wakeup is None else to_epoch(wakeup)
+            for key, wakeup in changes.wakeups.items()
+        }
         for key, state in changes.states.items():  # only once their events are durable
-            self._table[key] = state
-        for key, wakeup in changes.wakeups.items():
-            self._schedule(key, None if wakeup is None else to_epoch(wakeup))
+            self._table[key] = pack(state, wakeups[key], changes.deadlines[key])
+        for key, wakeup in wakeups.items():
+            self._schedule(key, wakeup)
         for key, deadlines in changes.deadlines.items():
             self._track(key, deadlines)
 
@@ -413,7 +429,7 @@ class ClockKeeper:
         cause: Event | None,
         changes: _Changes,
     ) -> None:
-        before = changes.states.get(key) or self._table.get(key)
+        before = changes.states.get(key) or state_of(self._table.get(key))
         outcome = compute(before)
         await self._publish(outcome.events, cause)
         if outcome.state is not None and outcome.state != before:
