@@ -8,12 +8,13 @@ policy whose clock lasts two minutes: a warning at 25 % (30 s), the customer upd
 one minute before the deadline (60 s), the breach at 120 s. ``classified`` events arrive
 at a steady ``--rate`` per second for ``--seconds``; a third of the way in, worker w1 is
 killed (SIGKILL) and started again a third later, so its partitions fail over to w0 and
-some come back. Read back from the events topic once every clock has fallen due:
+some come back (``--no-kill``: a steady run, no fault). Read back from the events topic
+once every clock has fallen due:
 
 - lateness of every warning, customer-update-due and breach event: its Kafka record
   timestamp (set when the worker sent it) minus the instant it was due (``occurred_at``),
-  p50/p99/max, for all of them and for those due outside the failover window (from the
-  kill to the session timeout plus 30 s after it);
+  p50/p99/max, for all of them and for those due outside the failover windows (from the
+  kill, and from the restart, to the session timeout plus 30 s after each);
 - per complaint and transition, distinct event ids: none missing, none fired twice
   (a repeat of the same id is a replay that consumers drop, counted apart);
 - failovers: the kill and restart, the rebalances each worker went through (its
@@ -48,8 +49,9 @@ from kintsugi.common.codec import decode, encode, event_type, new_event
 from kintsugi.common.kafka import make_producer
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.timeutil import from_timestamp, to_timestamp
-from kintsugi.common.topics import COMPLAINT_EVENTS
+from kintsugi.common.topics import COMPLAINT_EVENTS, COMPLAINT_PARTITIONS
 from kintsugi.events.v1 import complaint_pb2 as pb
+from services.sla.adapters.partitions import partition_of
 from services.sla.domain.policy import CALENDARS_FILE, DEFAULT_POLICY_DIRECTORY
 from tools.devstack.events import TopicTail
 from tools.devstack.processes import ServiceProcess, StackConfig, free_port, start_service
@@ -75,6 +77,9 @@ clocks:
     customer_update_lead: {{amount: 1, unit: minutes}}
 """
 SESSION_TIMEOUT_S = 15.0  # the sla's default: a killed worker's partitions move after it
+# Due instants this long after a kill or a restart count as "during a failover": the
+# session timeout, the rebalance, and the new owner's restore and index rebuild.
+FAILOVER_WINDOW_S = SESSION_TIMEOUT_S + 30
 
 
 @dataclasses.dataclass
@@ -169,10 +174,15 @@ def _classified(complaint_id: str, at: datetime) -> Any:
 
 
 async def _steady_intake(
-    kafka: KafkaSettings, run: str, rate: float, seconds: float, workers: list[Worker]
+    kafka: KafkaSettings,
+    run: str,
+    rate: float,
+    seconds: float,
+    workers: list[Worker],
+    kill: bool,
 ) -> dict[str, float]:
-    """Publish at `rate` for `seconds`, killing w1 at a third and restarting it at two
-    thirds; poll the workers meanwhile. The instants of the kill and the restart."""
+    """Publish at `rate` for `seconds`; with `kill`, kill w1 at a third and restart it at
+    two thirds. Poll the workers meanwhile. The instants of the start, kill and restart."""
     producer = make_producer(kafka, "bench")
     await producer.start()
     topic = kafka.topic(COMPLAINT_EVENTS)
@@ -186,10 +196,10 @@ async def _steady_intake(
                 key, value, headers = _classified(f"{run}-{n:06d}", datetime.now(UTC))
                 await producer.send(topic, value, key=key, headers=headers)
             sent = max(sent, due)
-            if "killed_at" not in marks and elapsed >= seconds / 3:
+            if kill and "killed_at" not in marks and elapsed >= seconds / 3:
                 await asyncio.to_thread(workers[1].kill)
                 marks["killed_at"] = time.time()
-            if "restarted_at" not in marks and elapsed >= 2 * seconds / 3:
+            if kill and "restarted_at" not in marks and elapsed >= 2 * seconds / 3:
                 workers[1].start()
                 marks["restarted_at"] = time.time()
             for worker in workers:
@@ -216,6 +226,8 @@ async def _read_back(
             async for record in tail.records(1.0):
                 event = decode(record.value)
                 kind = event_type(event)
+                if kind == "clocks_started" and event.complaint_id.startswith(run):
+                    found[event.complaint_id, kind][event.event_id] = (0.0, 0.0)
                 if kind not in TIMED or not event.complaint_id.startswith(run):
                     continue
                 due = from_timestamp(event.occurred_at).timestamp()
@@ -254,9 +266,13 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
                 for worker in workers:
                     assert worker.process is not None
                     await asyncio.to_thread(worker.process.wait_ready, 120.0)
-                marks = await _steady_intake(kafka, run_id, options.rate, options.seconds, workers)
+                marks = await _steady_intake(
+                    kafka, run_id, options.rate, options.seconds, workers, options.kill
+                )
+                # Every clock is due by the last receipt + CLOCK_SECONDS; a minute's grace.
+                last_due = marks["started_at"] + options.seconds + CLOCK_SECONDS
                 found = await _read_back(
-                    kafka, run_id, int(marks["complaints"]), workers, CLOCK_SECONDS + 180
+                    kafka, run_id, int(marks["complaints"]), workers, last_due + 60 - time.time()
                 )
             finally:
                 for worker in workers:
@@ -266,14 +282,32 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
         shutil.rmtree(base, ignore_errors=True)
 
     repeats = int(found.pop(("", "repeats"))[""][0])
-    window = (marks["killed_at"], marks["killed_at"] + SESSION_TIMEOUT_S + 30)
+    windows = [
+        (marks[mark], marks[mark] + FAILOVER_WINDOW_S)
+        for mark in ("killed_at", "restarted_at")
+        if mark in marks
+    ]
+
+    def in_failover(due: float) -> bool:
+        return any(start <= due < end for start, end in windows)
+
     lateness: dict[str, dict[str, dict[str, float]]] = {}
     for kind, label in TIMED.items():
         fired = [first for (_, k), ids in found.items() if k == kind for first in ids.values()]
         late = [sent - due for due, sent in fired]
-        steady = [sent - due for due, sent in fired if not window[0] <= due < window[1]]
+        steady = [sent - due for due, sent in fired if not in_failover(due)]
         lateness[label] = {"all": _lateness(late), "outside_failover": _lateness(steady)}
     complaints = int(marks["complaints"])
+    missed = [
+        f"{run_id}-{n:06d}"
+        for n in range(complaints)
+        if not found.get((f"{run_id}-{n:06d}", "clock_breached"))
+    ]
+    missed_detail = {
+        "with_clocks_started": sum(1 for c in missed if found.get((c, "clocks_started"))),
+        "partitions": dict(Counter(partition_of(c.encode(), COMPLAINT_PARTITIONS) for c in missed)),
+        "sent_after_s": sorted({round(int(c.rsplit("-", 1)[1]) / options.rate) for c in missed}),
+    }
     per_transition = {
         label: Counter(len(found.get((f"{run_id}-{n:06d}", kind), {})) for n in range(complaints))
         for kind, label in TIMED.items()
@@ -284,8 +318,10 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
         "seconds": options.seconds,
         "tick_s": options.tick,
         "complaints": complaints,
-        "killed_after_s": marks["killed_at"] - marks["started_at"],
-        "restarted_after_s": marks["restarted_at"] - marks["started_at"],
+        "kill": options.kill,
+        "killed_after_s": marks.get("killed_at", 0.0) - marks["started_at"],
+        "restarted_after_s": marks.get("restarted_at", 0.0) - marks["started_at"],
+        "missed_detail": missed_detail,
         "lateness": lateness,
         "missed": {label: counts.get(0, 0) for label, counts in per_transition.items()},
         "fired_twice": {
@@ -293,8 +329,8 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
             for label, counts in per_transition.items()
         },
         "repeated_ids": repeats,
-        "kills": 1,
-        "restarts": 1,
+        "kills": int("killed_at" in marks),
+        "restarts": int("restarted_at" in marks),
         "rebalances_seen": {w.name: w.rebalances for w in workers},
         "rewinds": sum(w.rewind_total("rewound") for w in workers),
         "stalled_again": sum(w.rewind_total("stalled_again") for w in workers),
@@ -309,9 +345,13 @@ def markdown(r: dict[str, Any]) -> str:
         f"- {r['complaints']:,} complaints at {r['rate_per_s']:.0f}/s for {r['seconds']:.0f} s "
         f"on two workers (RocksDB, one standby); tick every {r['tick_s']} s; clocks due "
         f"{CLOCK_SECONDS} s after receipt (warning at 30 s, customer update at 60 s)",
-        f"- Faults: w1 killed (SIGKILL) after {r['killed_after_s']:.0f} s, restarted after "
-        f"{r['restarted_after_s']:.0f} s; "
-        f"rebalances seen by each worker: {r['rebalances_seen']}; decision-10 rewinds: "
+        (
+            f"- Faults: w1 killed (SIGKILL) after {r['killed_after_s']:.0f} s, restarted "
+            f"after {r['restarted_after_s']:.0f} s"
+            if r["kill"]
+            else "- Faults: none (steady run)"
+        )
+        + f"; rebalances seen by each worker: {r['rebalances_seen']}; decision-10 rewinds: "
         f"{r['rewinds']} (stalled again after a rewind: {r['stalled_again']})",
         "",
         "| event | count | p50 | p99 | max | p99 outside the failover window |",
@@ -329,8 +369,9 @@ def markdown(r: dict[str, Any]) -> str:
         f"- Missed (no event): {r['missed']}; fired twice (two distinct ids for one "
         f"transition): {r['fired_twice']}; the same id published again (a replay, dropped "
         f"by consumers): {r['repeated_ids']}",
-        f"- The failover window: from the kill to {SESSION_TIMEOUT_S + 30:.0f} s after it "
-        "(the session timeout, the rebalance, and the restore on the surviving worker).",
+        f"- Complaints with no breach: {r['missed_detail']}",
+        f"- The failover windows: from the kill and from the restart to {FAILOVER_WINDOW_S:.0f} "
+        "s after each (the session timeout, the rebalance, the new owner's restore).",
     ]
     return "\n".join(lines)
 
@@ -340,6 +381,12 @@ def main(argv: Iterable[str] | None = None) -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="complaints per second")
     parser.add_argument("--seconds", type=float, default=60.0, help="how long intake lasts")
     parser.add_argument("--tick", type=float, default=1.0, help="the sla's tick interval (s)")
+    parser.add_argument(
+        "--kill",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="kill w1 a third of the way in and restart it at two thirds (--no-kill: steady)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     options = parser.parse_args(list(argv) if argv is not None else None)
     result = asyncio.run(run(options))
