@@ -21,7 +21,7 @@ from services.sla.domain import ComplaintFacts, PolicySet
 from services.sla.domain.policy import DEFAULT_POLICY_DIRECTORY, HISTORY_DIRECTORY
 from services.sla.service import SlaService
 
-from .keeper_support import PARTITIONS, Now, make_keeper
+from .keeper_support import PARTITIONS, Now, RecordingProducer, make_keeper
 
 RECEIVED = datetime(2026, 6, 1, 10, 0, tzinfo=UTC)  # 20:00 in Sydney
 NOW = Now(datetime(2026, 6, 10, tzinfo=UTC))
@@ -40,7 +40,7 @@ def policies_before_version_2(directory: Path) -> PolicySet:
 
 async def keeper_with_version_1_clocks(
     tmp_path: Path, owned: range = range(PARTITIONS)
-) -> tuple[ClockKeeper, dict[bytes, bytes], list[bytes]]:
+) -> tuple[ClockKeeper, dict[bytes, bytes], RecordingProducer]:
     """A worker on version 2, holding complaints started under version 1."""
     keeper, table, producer = await make_keeper(NOW)
     before = SlaService(policies_before_version_2(tmp_path))
@@ -53,7 +53,7 @@ async def keeper_with_version_1_clocks(
         table[complaint_id.encode()] = state
     await keeper.assign([])
     await keeper.assign(owned)
-    return keeper, table, [s.value for s in producer.sent]  # type: ignore[return-value]
+    return keeper, table, producer
 
 
 @pytest.fixture
@@ -107,7 +107,7 @@ async def test_a_dry_run_reports_what_would_move_and_changes_nothing(tmp_path, s
 async def test_a_migration_moves_running_clocks_once_and_publishes_the_supersession(
     tmp_path, serve
 ) -> None:  # type: ignore[no-untyped-def]
-    keeper, _, _ = await keeper_with_version_1_clocks(tmp_path)
+    keeper, _, producer = await keeper_with_version_1_clocks(tmp_path)
     url = await serve(keeper)
     assert final_response_due(keeper, "C-trustee") == ("asic-final-30d", 1, "2026-07-01")
 
@@ -119,7 +119,6 @@ async def test_a_migration_moves_running_clocks_once_and_publishes_the_supersess
     assert final_response_due(keeper, "C-trustee") == ("asic-final-45d", 2, "2026-07-16")
     assert final_response_due(keeper, "C-fees") == ("asic-final-30d", 2, "2026-07-01")
     assert again[0]["clocks"] == 0  # idempotent: nothing left on version 1
-    producer = keeper._producer()  # type: ignore[attr-defined]
     published = [decode(s.value) for s in producer.sent]
     assert sorted(event_type(e) for e in published) == ["clock_stopped", "clocks_started"]
     assert {e.complaint_id for e in published} == {"C-trustee"}

@@ -35,8 +35,10 @@ class NoDecoding(SlaService):
         raise AssertionError("the index rebuild decoded a state")
 
 
-def restarted(table: CountingTable, service: SlaService, now: Now) -> ClockKeeper:
-    producer = RecordingProducer()
+def restarted(
+    table: CountingTable, service: SlaService, now: Now, producer: RecordingProducer | None = None
+) -> ClockKeeper:
+    producer = producer or RecordingProducer()
     return ClockKeeper(
         service,
         table,
@@ -90,14 +92,14 @@ async def test_values_written_before_summaries_are_decoded_then_rewritten_with_o
         table[key] = state_of(value)  # as an older version stored them
     assert all(summary_of(v) is None for v in table.values())
 
-    again = restarted(table, SlaService(POLICIES), now)
+    producer = RecordingProducer()
+    again = restarted(table, SlaService(POLICIES), now, producer)
     await again.assign(range(PARTITIONS))
     assert again.open_clocks == len(COMPLAINTS)
 
     now.at = MONDAY_9 + timedelta(days=400)
     await again.tick()  # every clock falls due: every complaint is written again
     assert all(summary_of(v) is not None for v in table.values())
-    producer = again._producer()  # type: ignore[attr-defined]
     breached = {decode(s.value).complaint_id for s in producer.sent}
     assert breached == set(COMPLAINTS)
     assert {event_type(decode(s.value)) for s in producer.sent} >= {"clock_breached"}
