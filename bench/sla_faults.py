@@ -1,6 +1,7 @@
 """The sla under faults: lateness at a steady rate through a two-worker kill run.
 
-    .venv/bin/python -m bench.sla_faults [--rate 200] [--seconds 60] [--tick 1.0] [--json PATH]
+    .venv/bin/python -m bench.sla_faults [--rate 200] [--seconds 60] [--tick S] [--no-kill]
+                                        [--json PATH]
 
 Against the broker at KAFKA_BOOTSTRAP_SERVERS (default 127.0.0.1:9092), on topics of its
 own, two real sla workers (RocksDB store, one consumer group, one standby replica) run a
@@ -21,8 +22,8 @@ once every clock has fallen due:
   ``/readyz`` turning unready, polled every 0.5 s), and how often the decision-10 rewind
   fired (``kintsugi_sla_partition_rewinds_total``, scraped from every worker process).
 
-The lateness floor is the tick interval (``--tick``, 1 s in production): a transition due
-just after a tick waits for the next one.
+The lateness floor is the tick interval (``--tick``, by default the service's 0.25 s): a
+transition due just after a tick waits for the next one.
 Prints Markdown; ``--json PATH`` also writes the figures.
 """
 
@@ -52,6 +53,7 @@ from kintsugi.common.timeutil import from_timestamp, to_timestamp
 from kintsugi.common.topics import COMPLAINT_EVENTS, COMPLAINT_PARTITIONS
 from kintsugi.events.v1 import complaint_pb2 as pb
 from services.sla.adapters.partitions import partition_of
+from services.sla.config import SlaSettings
 from services.sla.domain.policy import CALENDARS_FILE, DEFAULT_POLICY_DIRECTORY
 from tools.devstack.events import TopicTail
 from tools.devstack.processes import ServiceProcess, StackConfig, free_port, start_service
@@ -339,7 +341,8 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
 
 def markdown(r: dict[str, Any]) -> str:
     lines = [
-        "# sla under faults: lateness at a steady rate through a two-worker kill run",
+        "# sla: lateness at a steady rate"
+        + (", through a two-worker kill run" if r["kill"] else ", no fault (baseline)"),
         "",
         *machine_lines(),
         f"- {r['complaints']:,} complaints at {r['rate_per_s']:.0f}/s for {r['seconds']:.0f} s "
@@ -380,7 +383,12 @@ def main(argv: Iterable[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=200.0, help="complaints per second")
     parser.add_argument("--seconds", type=float, default=60.0, help="how long intake lasts")
-    parser.add_argument("--tick", type=float, default=1.0, help="the sla's tick interval (s)")
+    parser.add_argument(
+        "--tick",
+        type=float,
+        default=SlaSettings.model_fields["tick_interval_s"].default,
+        help="the sla's tick interval (s; default: the service's)",
+    )
     parser.add_argument(
         "--kill",
         action=argparse.BooleanOptionalAction,

@@ -24,7 +24,10 @@ class SlaSettings(ServiceSettings):
     api_host: str = Field(default="0.0.0.0", description="Bind address of GET /clocks/{id}")
     api_port: int = Field(default=8080, ge=0, le=65535, description="Port of GET /clocks/{id}")
     policies_dir: Path = Field(default=SHIPPED_POLICIES, description="YAML policies + calendars")
-    tick_interval_s: float = Field(default=1.0, gt=0, description="How often clocks are checked")
+    # A transition waits up to one interval for its tick. With the due-time index a tick
+    # with nothing due is a heap peek, so a short interval costs next to nothing idle, and
+    # it keeps p99 lateness near 1 s at 200 complaints/s (bench/sla_faults: 1.8 s at 1 s).
+    tick_interval_s: float = Field(default=0.25, gt=0, description="How often clocks are checked")
     batch_wait_s: float = Field(
         default=0.05,
         gt=0,
