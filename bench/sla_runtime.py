@@ -29,7 +29,10 @@ import structlog
 
 from bench.machine import describe, emit, machine_lines
 from services.sla.adapters.keeper import ClockKeeper
+from services.sla.adapters.stored import pack, state_of
 from services.sla.domain import ComplaintClocks, ComplaintFacts, PolicySet
+from services.sla.domain.instants import to_epoch
+from services.sla.domain.risk import open_deadlines
 from services.sla.service import SlaService
 
 PARTITIONS = 6
@@ -67,7 +70,13 @@ def _states(count: int, policies: PolicySet, seed: int) -> dict[bytes, bytes]:
         )
         clocks, _ = ComplaintClocks.start(facts, policies)
         clocks.tick(NOW, policies)  # what is already past has fired
-        table[f"B-{n:07d}".encode()] = clocks.to_bytes()
+        wakeup = clocks.next_wakeup()
+        # Stored as the keeper stores it: the wake-up summary line, then the state.
+        table[f"B-{n:07d}".encode()] = pack(
+            clocks.to_bytes(),
+            None if wakeup is None else to_epoch(wakeup),
+            open_deadlines(clocks, policies),
+        )
     return table
 
 
@@ -119,7 +128,7 @@ async def run(count: int, due: int, seed: int) -> dict[str, Any]:
     table = _states(count, policies, seed)
     build_s = time.perf_counter() - started
 
-    wakeups = {key: service.next_wakeup(state) for key, state in table.items()}
+    wakeups = {key: service.next_wakeup(state_of(v) or b"") for key, v in table.items()}
     earliest = min(at for at in wakeups.values() if at is not None)
     idle_at = earliest - dt.timedelta(seconds=1)
 

@@ -19,8 +19,15 @@ class SlaSettings(ServiceSettings):
 
     app_id: str = Field(default="kintsugi-sla", description="Faust app id (consumer group)")
     ops_port: int = Field(default=9103, ge=0, le=65535)
+    # The public API (GET /clocks/{id}) has its own port: the ops port (/metrics, probes,
+    # POST /migrations) is for operators and monitoring, not for the API's clients.
+    api_host: str = Field(default="0.0.0.0", description="Bind address of GET /clocks/{id}")
+    api_port: int = Field(default=8080, ge=0, le=65535, description="Port of GET /clocks/{id}")
     policies_dir: Path = Field(default=SHIPPED_POLICIES, description="YAML policies + calendars")
-    tick_interval_s: float = Field(default=1.0, gt=0, description="How often clocks are checked")
+    # A transition waits up to one interval for its tick. With the due-time index a tick
+    # with nothing due is a heap peek, so a short interval costs next to nothing idle, and
+    # it keeps p99 lateness near 1 s at 200 complaints/s (bench/sla_faults: 1.8 s at 1 s).
+    tick_interval_s: float = Field(default=0.25, gt=0, description="How often clocks are checked")
     batch_wait_s: float = Field(
         default=0.05,
         gt=0,
@@ -47,7 +54,7 @@ class SlaSettings(ServiceSettings):
     advertised_url: str = Field(
         default="",
         description="Where other workers reach this one's /clocks (default "
-        "http://<worker name or ops host>:<ops port>); shared through Faust's assignment",
+        "http://<worker name or api host>:<api port>); shared through Faust's assignment",
     )
     # Faust's own defaults (60 s) keep a crashed worker's partitions unowned for a minute.
     session_timeout_s: float = Field(
@@ -69,8 +76,8 @@ class SlaSettings(ServiceSettings):
         address (a local stack of several workers), by that address."""
         if self.advertised_url:
             return self.advertised_url
-        host = self.worker_name if self.ops_host in ("0.0.0.0", "::", "") else self.ops_host
-        return f"http://{host}:{self.ops_port}"
+        host = self.worker_name if self.api_host in ("0.0.0.0", "::", "") else self.api_host
+        return f"http://{host}:{self.api_port}"
 
     @property
     def store_url(self) -> str:

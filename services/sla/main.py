@@ -1,4 +1,5 @@
-"""Wires the sla service: Faust worker, policies, producer, ops endpoint with /clocks."""
+"""Wires the sla service: Faust worker, policies, producer, the public API (/clocks) and the
+ops endpoint (metrics, probes, migrations)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,9 @@ from kintsugi.common.progress import (
 from kintsugi.common.runtime import exit_on_bad_configuration
 from kintsugi.common.timeutil import system_clock
 from kintsugi.common.topics import COMPLAINT_EVENTS, DEAD_LETTERS, sla_faust_topics
+from services.sla.adapters.explain_api import ApiServer
 from services.sla.adapters.faust_app import build_runtime
+from services.sla.adapters.migration import MIGRATIONS_PATH, MigrationApi
 from services.sla.adapters.stall import StallResponder
 from services.sla.adapters.topic_check import (
     ChangelogMismatch,
@@ -73,8 +76,9 @@ def main() -> None:
         health,
         settings.ops_host,
         settings.ops_port,
-        extra_routes=[("GET", "/clocks/{complaint_id}", runtime.explain.handle)],
+        extra_routes=[("POST", MIGRATIONS_PATH, MigrationApi(runtime.keeper).handle)],
     )
+    api = ApiServer(runtime.explain, settings.api_host, settings.api_port)
     health.add_check("worker_started", runtime.started.is_set)
     health.add_check("not_rebalancing", lambda: not app.rebalancing)
 
@@ -85,8 +89,9 @@ def main() -> None:
         producer.producer = make_producer(settings.kafka, "kintsugi-sla")
         await producer.producer.start()
         await ops.start()
+        await api.start()
         runtime.started.set()
-        log.info("started", ops_port=ops.bound_port)
+        log.info("started", ops_port=ops.bound_port, api_port=api.bound_port)
         events_topic = settings.kafka.topic(COMPLAINT_EVENTS)
         await watch_progress(
             GroupProgressProbe(settings.kafka, settings.app_id, events_topic),
@@ -101,6 +106,7 @@ def main() -> None:
     async def stop_edges(sender: Any, /, *_: Any, signal: Any, **__: Any) -> None:
         health.shutting_down = True
         log.info("stopping")
+        await api.stop()
         await ops.stop()
         if producer.producer is not None:
             await producer.producer.stop()

@@ -18,6 +18,7 @@ from services.sla.domain import (
     Milestone,
     PolicySet,
 )
+from services.sla.domain.complaint_clocks import Replanned
 from services.sla.domain.risk import OpenDeadlines, open_deadlines
 
 
@@ -60,6 +61,21 @@ class SlaService:
         if wakeup is None or wakeup > now:
             return Outcome(state, [], wakeup)
         return self._after(clocks, clocks.tick(now, self._policies))
+
+    def require_policy(self, policy_id: str, version: int) -> None:
+        """Raise StateError naming what is loaded unless that version of the policy is."""
+        self._policies.policy(policy_id, version)
+
+    def migrate(
+        self, state: bytes, policy_id: str, to_version: int, at: datetime
+    ) -> tuple[Outcome, list[Replanned]]:
+        """Move the complaint's running clocks of `policy_id` to `to_version` (see
+        ``ComplaintClocks.migrate``); the outcome keeps `state` when nothing moved."""
+        clocks = ComplaintClocks.from_bytes(state)
+        moved, events = clocks.migrate(policy_id, to_version, at, self._policies)
+        if not moved:
+            return Outcome(state, [], clocks.next_wakeup()), []
+        return self._after(clocks, events), moved
 
     def next_wakeup(self, state: bytes) -> datetime | None:
         return ComplaintClocks.from_bytes(state).next_wakeup()

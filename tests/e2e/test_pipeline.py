@@ -287,7 +287,7 @@ async def test_an_unacknowledged_complaint_breaches_its_clock_and_the_sla_explai
 
 
 def _explain(stack: Stack, complaint_id: str, at: str = "") -> dict[str, dict[str, Any]]:
-    url = f"http://127.0.0.1:{stack.config.ops_ports['sla']}/clocks/{complaint_id}"
+    url = f"http://127.0.0.1:{stack.config.sla_api_port}/clocks/{complaint_id}"
     if at:
         url += "?" + urllib.parse.urlencode({"at": at})
     with urllib.request.urlopen(url, timeout=5) as response:

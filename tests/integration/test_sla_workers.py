@@ -38,8 +38,9 @@ def _get(url: str) -> tuple[int, dict[str, Any]]:
 
 
 def _start_worker(
-    settings: KafkaSettings, tmp_path: Path, name: str, port: int, app: str
+    settings: KafkaSettings, tmp_path: Path, name: str, port: int, app: str, ops_port: int = 0
 ) -> subprocess.Popen[bytes]:
+    """A worker serving GET /clocks on `port` (its public API), ops on `ops_port`."""
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
@@ -47,7 +48,9 @@ def _start_worker(
         "KINTSUGI_SLA_APP_ID": f"{settings.topic_prefix}{app}",
         "KINTSUGI_SLA_DATA_DIR": str(tmp_path / name),
         "KINTSUGI_SLA_OPS_HOST": "127.0.0.1",
-        "KINTSUGI_SLA_OPS_PORT": str(port),
+        "KINTSUGI_SLA_OPS_PORT": str(ops_port or free_port()),
+        "KINTSUGI_SLA_API_HOST": "127.0.0.1",
+        "KINTSUGI_SLA_API_PORT": str(port),
         "KINTSUGI_SLA_WORKER_NAME": name,
         "KINTSUGI_SLA_LOG_LEVEL": "WARNING",
     }
@@ -104,12 +107,17 @@ async def _answered(port: int, complaint: str, timeout_s: float = 90) -> dict[st
 async def test_a_killed_worker_restarts_from_its_local_state_without_restarting_clocks(
     kafka_settings: KafkaSettings, tmp_path: Path, unique: str
 ) -> None:
-    port = free_port()
+    port, ops_port = free_port(), free_port()
     complaint = f"{unique}-kill"
-    worker = _start_worker(kafka_settings, tmp_path, "w0", port, "kintsugi-sla-kill")
+    worker = _start_worker(kafka_settings, tmp_path, "w0", port, "kintsugi-sla-kill", ops_port)
     try:
         await _publish(kafka_settings, classified(complaint, datetime.now(UTC)))
         before = await _answered(port, complaint)
+        # The ops port is not the public API: it does not serve /clocks.
+        url = f"http://127.0.0.1:{ops_port}/clocks/{complaint}"
+        with pytest.raises(urllib.error.HTTPError) as not_here:
+            await asyncio.to_thread(urllib.request.urlopen, url, None, 5)
+        assert not_here.value.code == 404
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
         assert any((tmp_path / "w0").rglob("CURRENT"))  # RocksDB files survived the kill

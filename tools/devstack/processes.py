@@ -35,6 +35,8 @@ class StackConfig:
     ops_ports: dict[str, int] = field(
         default_factory=lambda: {"intake": 9101, "router": 9102, "sla": 9103, "notifier": 9104}
     )
+    # The sla's public API (GET /clocks/{id}), apart from its ops port.
+    sla_api_port: int = 8080
     # Prefixes topics, consumer groups and the Faust app id: stacks sharing a cluster
     # (a developer's and a test run's) never see each other.
     topic_prefix: str = ""
@@ -61,6 +63,7 @@ class StackConfig:
             topic_prefix=topic_prefix,
             grpc_port=free_port(),
             ops_ports={name: free_port() for name in SERVICE_NAMES},
+            sla_api_port=free_port(),
             **rest,
         )
 
@@ -78,6 +81,8 @@ class StackConfig:
         if service == "sla":
             env[f"{prefix}APP_ID"] = f"{self.topic_prefix}kintsugi-sla"
             env[f"{prefix}DATA_DIR"] = str(self.sla_data_dir)
+            env[f"{prefix}API_HOST"] = "127.0.0.1"
+            env[f"{prefix}API_PORT"] = str(self.sla_api_port)
             if self.sla_stall_after_s is not None:
                 env[f"{prefix}STALL_AFTER_S"] = str(self.sla_stall_after_s)
                 env[f"{prefix}PROGRESS_CHECK_INTERVAL_S"] = "2"

@@ -191,6 +191,12 @@ CLOCK_TRANSITIONS = Counter(
     ["policy", "kind", "transition"],
 )
 CLOCKS_OPEN = Gauge("kintsugi_clocks_open", "Complaints with running clocks held by this worker")
+SLA_PARTITION_REWINDS = Counter(
+    "kintsugi_sla_partition_rewinds_total",
+    "Stalled partitions of the sla's consumer (decision 10), by outcome: rewound to their "
+    "commit, or stalled_again at the same offset (liveness fails)",
+    ["outcome"],
+)
 CLOCKS_DUE_SOON = "kintsugi_sla_clocks_due_soon"
 CLOCKS_OVERDUE_OPEN = "kintsugi_sla_clocks_overdue_open"
 CLOCK_RISK = ScrapeTimeGauges(

@@ -133,6 +133,8 @@ def _ref(domain: ClockEvent) -> cpb.ClockRef:
         clock_kind=domain.clock_kind,
         regulatory=domain.regulatory,
         cycle=domain.cycle,
+        policy_version=domain.policy_version,
+        due_local_date=domain.due_local_date.isoformat() if domain.due_local_date else "",
     )
 
 

@@ -5,6 +5,9 @@ asked about a complaint it does not own forwards the request to the owner (named
 Faust's partition assignment, which carries each worker's advertised URL) and relays the
 answer. The answer says which worker answered and, when forwarded, which one relayed it.
 A forwarded request is marked, so it is answered where it lands and never bounces.
+
+``ApiServer`` serves it on the public API port, apart from the ops port (metrics, probes,
+migrations), so clients and network policies can be given one without the other.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from kintsugi.common.timeutil import Clock
 log = get_logger(__name__)
 
 FORWARDED_HEADER = "X-Kintsugi-Forwarded-By"
+CLOCKS_PATH = "/clocks/{complaint_id}"
 
 
 class ClockReader(Protocol):
@@ -98,6 +102,31 @@ class ExplainApi:
         if isinstance(body, dict):
             body["forwarded_by"] = self._worker
         return web.json_response(body, status=status)
+
+
+class ApiServer:
+    """``GET /clocks/{complaint_id}`` on its own host and port."""
+
+    def __init__(self, api: ExplainApi, host: str, port: int) -> None:
+        self._api = api
+        self._host = host
+        self._port = port
+        self._runner: web.AppRunner | None = None
+        self.bound_port: int | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get(CLOCKS_PATH, self._api.handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self._host, self._port)
+        await site.start()
+        sockets = getattr(site._server, "sockets", None) or []
+        self.bound_port = sockets[0].getsockname()[1] if sockets else self._port
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
 
 
 def aware_instant(text: str) -> datetime:

@@ -158,6 +158,7 @@ def build_runtime(
         clock,
         partitions=COMPLAINT_PARTITIONS,
         tick_chunk=settings.tick_chunk,
+        worker_name=settings.worker_name,
     )
     metrics.CLOCK_RISK.bind(keeper.risk_samples)  # counted at each scrape
     started = asyncio.Event()

@@ -9,7 +9,8 @@ same bytes), never loses them. One lock serialises batches and ticks, so a tick 
 overwrites a milestone with stale state.
 
 The due-time index (one ``DueIndex`` per owned partition) is rebuilt from the table when a
-partition is assigned and updated on every table write, so a tick touches only the
+partition is assigned (from each value's summary line, without decoding the state: see
+``stored``) and updated on every table write, so a tick touches only the
 complaints that are due. A tick works through what is due in chunks, releasing the lock
 between them, so a burst of deadlines on one instant (month end, a 17:00 cut-off) fires in
 full without holding up intake.
@@ -46,7 +47,9 @@ from kintsugi.common.logs import get_logger
 from kintsugi.common.timeutil import Clock
 from services.sla.adapters.events import facts_from, milestone_for, to_events
 from services.sla.adapters.partitions import partition_of
+from services.sla.adapters.stored import pack, state_of, summary_of
 from services.sla.domain import ClockEvent, ComplaintFactsError, StateError
+from services.sla.domain.complaint_clocks import Replanned
 from services.sla.domain.due_index import DueIndex
 from services.sla.domain.instants import to_epoch
 from services.sla.domain.risk import OpenDeadlines, count_risk
@@ -56,6 +59,9 @@ log = get_logger(__name__)
 
 # Keys indexed between two yields to the event loop while a partition is indexed.
 _INDEX_YIELD_EVERY = 500
+
+# Moved clocks a migration report lists by name (the log has every one).
+_MIGRATION_EXAMPLES = 20
 
 # The events that move clocks; every other type is skipped without being decoded.
 CLOCK_EVENT_TYPES = frozenset({"classified", "notification_sent", "activity"})
@@ -71,6 +77,43 @@ class ClockTable(Protocol):
 
 class ConsumedMessage(SourceRecord, Protocol):
     headers: Any  # a list of (name, value) pairs, or a mapping
+
+
+@dataclass
+class Migration:
+    """What a migration moved (or with `dry_run`, would move) on one worker."""
+
+    worker: str
+    partitions: list[int]
+    dry_run: bool
+    complaints: int = 0
+    clocks: int = 0
+    examples: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, complaint_id: str, moved: Sequence[Replanned]) -> None:
+        self.complaints += 1
+        self.clocks += len(moved)
+        for clock in moved:
+            if len(self.examples) < _MIGRATION_EXAMPLES:
+                self.examples.append(
+                    {
+                        "complaint_id": complaint_id,
+                        "clock_id": clock.clock_id,
+                        "to_clock_id": clock.to_clock_id,
+                        "from_version": clock.from_version,
+                        "due_before": clock.due_before.isoformat(),
+                        "due_after": clock.due_after.isoformat(),
+                    }
+                )
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "worker": self.worker,
+            "partitions": self.partitions,
+            "dry_run": self.dry_run,
+            "complaints": self.complaints,
+            "clocks": self.clocks,
+        }
 
 
 @dataclass
@@ -95,7 +138,9 @@ class ClockKeeper:
         partitions: int,
         tick_chunk: int = 500,
         retry: RetryPolicy | None = None,
+        worker_name: str = "",
     ) -> None:
+        self._worker_name = worker_name
         self._service = service
         self._table = table
         self._producer = producer
@@ -138,11 +183,11 @@ class ClockKeeper:
     async def _index(self, partitions: frozenset[int]) -> None:
         entries: dict[int, list[tuple[bytes, int | None]]] = {p: [] for p in partitions}
         deadlines: dict[int, dict[bytes, OpenDeadlines]] = {p: {} for p in partitions}
-        for seen, (key, state) in enumerate(self._table.items(), start=1):
+        for seen, (key, value) in enumerate(self._table.items(), start=1):
             partition = partition_of(key, self._partitions)
-            if partition in entries and state:
-                wakeup, open_deadlines = self._service.watch_points(state)
-                entries[partition].append((key, None if wakeup is None else to_epoch(wakeup)))
+            if partition in entries and value:
+                wakeup, open_deadlines = self._watch_points(value)
+                entries[partition].append((key, wakeup))
                 if open_deadlines.due_at:
                     deadlines[partition][key] = open_deadlines
             if seen % _INDEX_YIELD_EVERY == 0:
@@ -155,6 +200,15 @@ class ClockKeeper:
             partitions=sorted(partitions),
             clocks_due_later=sum(len(self._due[p]) for p in partitions),
         )
+
+    def _watch_points(self, value: bytes) -> tuple[int | None, OpenDeadlines]:
+        """A stored value's wake-up and open deadlines: from its summary line, or for a
+        value written before summaries, by decoding the state."""
+        summary = summary_of(value)
+        if summary is not None:
+            return summary
+        wakeup, open_deadlines = self._service.watch_points(value)
+        return (None if wakeup is None else to_epoch(wakeup)), open_deadlines
 
     @property
     def open_clocks(self) -> int:
@@ -203,8 +257,45 @@ class ClockKeeper:
         }
         return {metrics.CLOCKS_DUE_SOON: due_soon, metrics.CLOCKS_OVERDUE_OPEN: overdue}
 
+    async def migrate(self, policy_id: str, to_version: int, *, dry_run: bool) -> Migration:
+        """Move the running clocks of `policy_id` on the owned partitions to `to_version`
+        (``ComplaintClocks.migrate``), logging every clock moved; with `dry_run`, only say
+        what would move. Idempotent: clocks already on `to_version` are left alone, so an
+        interrupted migration is finished by running it again.
+
+        The scan holds the lock (nothing goes stale under it); the changes are then made a
+        chunk at a time, each recomputed from the state it replaces, releasing the lock
+        between chunks so intake and ticks keep going.
+        """
+        self._service.require_policy(policy_id, to_version)
+        now = self._clock()
+        report = Migration(self._worker_name, sorted(self._assigned), dry_run)
+        keys: list[bytes] = []
+        async with self._lock:
+            for seen, (key, value) in enumerate(self._table.items(), start=1):
+                state = state_of(value)
+                if state and partition_of(key, self._partitions) in self._assigned:
+                    _, moved = self._service.migrate(state, policy_id, to_version, now)
+                    if moved:
+                        keys.append(key)
+                        report.add(key.decode(errors="replace"), moved)
+                if seen % _INDEX_YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
+        if not dry_run:
+            for start in range(0, len(keys), self._tick_chunk):
+                chunk = keys[start : start + self._tick_chunk]
+                async with self._lock:
+                    await self._in_batch(
+                        functools.partial(self._migrate_all, chunk, policy_id, to_version, now)
+                    )
+                await asyncio.sleep(0)
+        log.info(
+            "clocks_migrated" if not dry_run else "clocks_migration_planned", **report.summary()
+        )
+        return report
+
     def explain(self, complaint_id: str, at: datetime) -> list[dict[str, Any]] | None:
-        state = self._table.get(complaint_id.encode())
+        state = state_of(self._table.get(complaint_id.encode()))
         return None if state is None else self._service.explain(state, at)
 
     # --- internals ------------------------------------------------------------------------
@@ -245,10 +336,14 @@ class ClockKeeper:
 
         await run_in_batch(batch, run)
         await batch.flush(self._producer())
+        wakeups = {
+            key: None if wakeup is None else to_epoch(wakeup)
+            for key, wakeup in changes.wakeups.items()
+        }
         for key, state in changes.states.items():  # only once their events are durable
-            self._table[key] = state
-        for key, wakeup in changes.wakeups.items():
-            self._schedule(key, None if wakeup is None else to_epoch(wakeup))
+            self._table[key] = pack(state, wakeups[key], changes.deadlines[key])
+        for key, wakeup in wakeups.items():
+            self._schedule(key, wakeup)
         for key, deadlines in changes.deadlines.items():
             self._track(key, deadlines)
 
@@ -299,6 +394,34 @@ class ClockKeeper:
         for key, _ in due:
             await self._apply(key, lambda before: _tick(self._service, before, now), None, changes)
 
+    async def _migrate_all(
+        self,
+        keys: list[bytes],
+        policy_id: str,
+        to_version: int,
+        now: datetime,
+        changes: _Changes,
+    ) -> None:
+        def migrated(key: bytes, before: bytes | None) -> Outcome:
+            if before is None:
+                return Outcome(None, [])
+            outcome, moved = self._service.migrate(before, policy_id, to_version, now)
+            for clock in moved:
+                log.info(
+                    "clock_migrated",
+                    complaint_id=key.decode(errors="replace"),
+                    clock_id=clock.clock_id,
+                    to_clock_id=clock.to_clock_id,
+                    from_version=clock.from_version,
+                    to_version=clock.to_version,
+                    due_before=clock.due_before.isoformat(),
+                    due_after=clock.due_after.isoformat(),
+                )
+            return outcome
+
+        for key in keys:
+            await self._apply(key, functools.partial(migrated, key), None, changes)
+
     async def _apply(
         self,
         key: bytes,
@@ -306,7 +429,7 @@ class ClockKeeper:
         cause: Event | None,
         changes: _Changes,
     ) -> None:
-        before = changes.states.get(key) or self._table.get(key)
+        before = changes.states.get(key) or state_of(self._table.get(key))
         outcome = compute(before)
         await self._publish(outcome.events, cause)
         if outcome.state is not None and outcome.state != before:

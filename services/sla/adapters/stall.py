@@ -6,6 +6,7 @@ from typing import Any
 
 from faust.types import TP
 
+from kintsugi.common import metrics
 from kintsugi.common.logs import get_logger
 from kintsugi.common.ops_server import Health
 
@@ -26,10 +27,12 @@ class StallResponder:
     async def __call__(self, stalled: dict[int, int]) -> None:
         again = sorted(p for p, offset in stalled.items() if self._rewound.get(p) == offset)
         if again:
+            metrics.SLA_PARTITION_REWINDS.labels("stalled_again").inc(len(again))
             self._health.fail(f"{self._topic} partitions {again} stalled again after a rewind")
             return
         await self._app.consumer.seek_wait(
             {TP(self._topic, partition): offset for partition, offset in stalled.items()}
         )
         self._rewound.update(stalled)
+        metrics.SLA_PARTITION_REWINDS.labels("rewound").inc(len(stalled))
         log.warning("partitions_rewound", topic=self._topic, offsets=stalled)

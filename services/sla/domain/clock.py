@@ -22,6 +22,7 @@ instant it was scheduled for, however late the tick that notices it.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -85,6 +86,7 @@ class ClockRecord(NamedTuple):
     paused_at: int | None = None
     paused_seconds: int = 0  # elapsed seconds paused in this cycle, closed pauses only
     pauses: int = 0
+    policy_version: int = 1  # the version of its policy the clock started under (pinned)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +135,7 @@ def open_clock(context: ClockContext, at: int, cycle: int) -> ClockRecord:
         budget=context.between(at, due),
         next_at=None,
         anchor_at=at,
+        policy_version=context.definition.policy_version,
     )
     return _with_next(context, record)
 
@@ -306,6 +309,27 @@ def restart(
     return record, [event]
 
 
+def replan(old: ClockContext, new: ClockContext, record: ClockRecord) -> ClockRecord:
+    """The running or paused `record`, planned again under `new` (a later version of its
+    definition) from the same start: the new rule's deadline, pushed back by the time the
+    clock was paused under the old one; time used and warnings already sent are kept.
+    Clocks in any other state keep the version they ran under (a breach stays a breach)."""
+    if record.state not in (ClockState.RUNNING, ClockState.PAUSED):
+        return record
+    start = record.started_at
+    old_planned = old.definition.due.deadline_from(start, old.calendar)
+    paused = old.between(old_planned, record.due_at)  # how far pauses pushed the deadline
+    planned = new.definition.due.deadline_from(start, new.calendar)
+    replanned = record._replace(
+        due_at=advance(new.measure, new.calendar, planned, paused),
+        budget=new.between(start, planned),
+        policy_version=new.definition.policy_version,
+    )
+    if replanned.state is ClockState.PAUSED:
+        return replanned
+    return _with_next(new, replanned._replace(next_at=None))
+
+
 def _expire(context: ClockContext, record: ClockRecord) -> tuple[ClockRecord, ClockEvent]:
     due = record.due_at
     consumed = context.used(record, due)
@@ -335,11 +359,22 @@ def _with_next(context: ClockContext, record: ClockRecord) -> ClockRecord:
     return record._replace(next_at=upcoming[0].at if upcoming else None)
 
 
+def due_local_date(context: ClockContext, due_at: int) -> dt.date | None:
+    """The local day a date-only deadline ends with ("end of 18 December"), or None when
+    the deadline is a time of day (or a pause moved it off midnight)."""
+    if not context.definition.due.is_date_only:
+        return None
+    day = context.calendar.local_date(due_at - 1)
+    return day if context.calendar.end_of_day(day) == due_at else None
+
+
 def _common(
     context: ClockContext, record: ClockRecord, transition: str, discriminator: str, at: int
 ) -> dict[str, Any]:
     definition = context.definition
     return {
+        "policy_version": definition.policy_version,
+        "due_local_date": due_local_date(context, record.due_at),
         "event_id": event_id(context.complaint_id, record.clock_id, transition, discriminator),
         "complaint_id": context.complaint_id,
         "clock_id": record.clock_id,

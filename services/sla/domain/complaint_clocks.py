@@ -42,6 +42,7 @@ import datetime as dt
 import enum
 import hashlib
 from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 from services.sla.domain.clock import (
     FINISHED_STATES,
@@ -51,6 +52,7 @@ from services.sla.domain.clock import (
     advance_to,
     open_clock,
     pause,
+    replan,
     reset_cycle,
     restart,
     resume,
@@ -64,7 +66,7 @@ from services.sla.domain.explain import ClockExplanation, explain_clock
 from services.sla.domain.facts import ComplaintFacts, Milestone
 from services.sla.domain.instants import from_epoch, to_epoch
 from services.sla.domain.policy import PolicySet
-from services.sla.domain.serialization import decode_state, encode_state
+from services.sla.domain.serialization import ApplicabilityFacts, decode_state, encode_state
 
 # The fingerprints of applied causes kept per complaint; the oldest go first. A complaint
 # sees a handful of milestones; this bounds a pathological one (64 x 18 bytes of state).
@@ -101,6 +103,18 @@ DEFAULT_MET_BY: dict[ClockKind, frozenset[Milestone]] = {
         {Milestone.FINAL_RESPONSE_SENT, Milestone.SUMMARY_RESOLUTION_SENT}
     ),
 }
+
+
+class Replanned(NamedTuple):
+    """One clock moved to another version of its policy by a migration (`to_clock_id`
+    differs when the new version replaced the clock by another of the same kind)."""
+
+    clock_id: str
+    to_clock_id: str
+    from_version: int
+    to_version: int
+    due_before: dt.datetime
+    due_after: dt.datetime
 
 
 class _Action(enum.Enum):
@@ -143,6 +157,7 @@ class ComplaintClocks:
         "_calendar_id",
         "_clocks",
         "_complaint_id",
+        "_facts",
         "_received_at",
         "_wakeup",
     )
@@ -154,8 +169,10 @@ class ComplaintClocks:
         received_at: int,
         clocks: Iterable[ClockRecord],
         applied_causes: Iterable[str] = (),
+        facts: ApplicabilityFacts | None = None,
     ) -> None:
         self._complaint_id = complaint_id
+        self._facts = facts
         self._calendar_id = calendar_id
         self._received_at = received_at
         self._clocks = list(clocks)
@@ -176,7 +193,11 @@ class ComplaintClocks:
             record = open_clock(context, received_at, cycle=0)
             records.append(record)
             events.append(started_event(context, record))
-        return cls(facts.complaint_id, facts.jurisdiction, received_at, records), events
+        applicability = ApplicabilityFacts(facts.severity, facts.channel, facts.normalised_category)
+        clocks = cls(
+            facts.complaint_id, facts.jurisdiction, received_at, records, (), applicability
+        )
+        return clocks, events
 
     # --- queries --------------------------------------------------------------------------
 
@@ -259,18 +280,90 @@ class ComplaintClocks:
         events.extend(self._advance(instant, policies))
         return events
 
+    def migrate(
+        self, policy_id: str, to_version: int, at: dt.datetime, policies: PolicySet
+    ) -> tuple[list[Replanned], list[ClockEvent]]:
+        """Move this complaint's running and paused clocks of `policy_id` to its version
+        `to_version` at `at` (an explicit operator decision: a policy edit alone never moves
+        a running clock).
+
+        A clock the new version still defines, and that still applies, is re-planned in
+        place from its start (no event: its next transition carries the new due instant
+        and version). One the new version replaces by another clock of the same kind (the
+        complaint's facts decide which applies) is superseded and the replacement starts
+        from the same instant, as `stopped` + `clocks_started` events. A clock with no
+        counterpart keeps the version it started under. State saved before the facts were
+        kept can only be re-planned by clock id.
+        """
+        target = policies.policy(policy_id, to_version)
+        facts = self._facts
+        applying = [
+            definition
+            for definition in target.clocks
+            if facts is None or definition.applies_when.matches_values(*facts)
+        ]
+        by_id = {definition.clock_id: definition for definition in applying}
+        by_kind = {d.kind: d for d in applying} if facts is not None else {}
+        held = {record.clock_id for record in self._clocks}
+        instant = max(to_epoch(at), self._received_at)
+        moved: list[Replanned] = []
+        events: list[ClockEvent] = []
+        for index, record in enumerate(list(self._clocks)):
+            if record.policy_version == to_version or record.state not in (
+                ClockState.RUNNING,
+                ClockState.PAUSED,
+            ):
+                continue
+            old = self._context(record, policies)
+            if old.definition.policy_id != policy_id:
+                continue
+            successor = by_id.get(record.clock_id) or by_kind.get(old.definition.kind)
+            if successor is None:
+                continue
+            new = ClockContext(self._complaint_id, successor, old.calendar)
+            if successor.clock_id == record.clock_id:
+                replanned = replan(old, new, record)
+            elif successor.clock_id in held:
+                continue
+            else:
+                self._clocks[index], stopped = stop(old, record, instant, "superseded")
+                events.extend(stopped)
+                replanned = open_clock(new, record.started_at, cycle=0)
+                events.append(started_event(new, replanned))
+                self._clocks.append(replanned)
+                held.add(successor.clock_id)
+            if replanned.clock_id == record.clock_id:
+                self._clocks[index] = replanned
+            moved.append(
+                Replanned(
+                    record.clock_id,
+                    replanned.clock_id,
+                    record.policy_version,
+                    to_version,
+                    from_epoch(record.due_at),
+                    from_epoch(replanned.due_at),
+                )
+            )
+        self._wakeup = self._earliest_wakeup()
+        return moved, events
+
     # --- state ----------------------------------------------------------------------------
 
     def to_bytes(self) -> bytes:
         return encode_state(
-            self._complaint_id, self._calendar_id, self._received_at, self._clocks, self._applied
+            self._complaint_id,
+            self._calendar_id,
+            self._received_at,
+            self._clocks,
+            self._applied,
+            self._facts,
         )
 
     @classmethod
     def from_bytes(cls, data: bytes, policies: PolicySet | None = None) -> ComplaintClocks:
         """Restore state; with `policies`, also check every clock and calendar still exists."""
-        complaint_id, calendar_id, received_at, records, applied = decode_state(data)
-        restored = cls(complaint_id, calendar_id, received_at, records, applied)
+        complaint_id, calendar_id, received_at, records, applied, facts = decode_state(data)
+        restored = cls(complaint_id, calendar_id, received_at, records, applied, facts)
         if policies is not None:
             for record in records:
                 restored._context(record, policies)
@@ -278,7 +371,12 @@ class ComplaintClocks:
 
     def copy(self) -> ComplaintClocks:
         return ComplaintClocks(
-            self._complaint_id, self._calendar_id, self._received_at, self._clocks, self._applied
+            self._complaint_id,
+            self._calendar_id,
+            self._received_at,
+            self._clocks,
+            self._applied,
+            self._facts,
         )
 
     def __eq__(self, other: object) -> bool:
@@ -290,12 +388,14 @@ class ComplaintClocks:
             self._received_at,
             self._clocks,
             self._applied,
+            self._facts,
         ) == (
             other._complaint_id,
             other._calendar_id,
             other._received_at,
             other._clocks,
             other._applied,
+            other._facts,
         )
 
     __hash__ = None  # type: ignore[assignment]  # mutable
@@ -329,7 +429,8 @@ class ComplaintClocks:
             calendar = policies.calendar(self._calendar_id)
         except ComplaintFactsError as error:
             raise StateError(f"complaint {self._complaint_id}: {error}") from error
-        return ClockContext(self._complaint_id, policies.clock(record.clock_id), calendar)
+        definition = policies.clock(record.clock_id, record.policy_version)
+        return ClockContext(self._complaint_id, definition, calendar)
 
 
 def _apply(

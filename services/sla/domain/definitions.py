@@ -71,6 +71,8 @@ class ClockDefinition:
     policy_id: str
     policy_title: str
     regulatory: bool
+    # The version of its policy this definition belongs to; clocks stay pinned to it.
+    policy_version: int = 1
 
     @property
     def is_cadence(self) -> bool:
@@ -86,6 +88,7 @@ class Policy:
     source: str
     clocks: tuple[ClockDefinition, ...]
     file: Path | None = field(default=None, compare=False)
+    version: int = 1
 
 
 ANY_REGIME = "any"

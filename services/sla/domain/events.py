@@ -8,6 +8,8 @@ ids, which lets consumers drop duplicates.
 `cycle` counts the clock's runs: 0 for the first, +1 on every cadence reset or restart.
 `occurred_at` is when the transition happened (a scheduled instant for warnings, customer
 update points and breaches, however late the tick that noticed it), always in UTC.
+`policy_version` is the version of the policy the clock is pinned to; `due_local_date` is
+set for a date-only deadline: the local date at whose end the clock is due.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ class ClockEventBase:
     regulatory: bool
     cycle: int
     occurred_at: dt.datetime
+    policy_version: int = 1
+    # A date-only deadline's local day: due at its end (`due_at` is the next local midnight).
+    due_local_date: dt.date | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -8,7 +8,14 @@ from dataclasses import dataclass, fields
 from typing import TypeAlias
 from zoneinfo import ZoneInfo
 
-from services.sla.domain.clock import ClockContext, ClockRecord, ClockState, Due, schedule
+from services.sla.domain.clock import (
+    ClockContext,
+    ClockRecord,
+    ClockState,
+    Due,
+    due_local_date,
+    schedule,
+)
 from services.sla.domain.definitions import ClockKind, OnExpiry
 from services.sla.domain.instants import from_epoch
 from services.sla.domain.rules import DurationUnit, Measure
@@ -39,6 +46,7 @@ class ClockExplanation:
     clock_kind: ClockKind
     policy_id: str
     policy_title: str
+    policy_version: int
     regulatory: bool
     pausable: bool
     basis: str
@@ -51,6 +59,9 @@ class ClockExplanation:
     received_at: dt.datetime
     started_at: dt.datetime
     due_at: dt.datetime
+    # A date-only deadline's local day ("end of 2026-12-18"); None for a time of day.
+    due_local_date: dt.date | None
+    due_reading: str  # the deadline as a person should read it, in the calendar's zone
     ended_at: dt.datetime | None
     measure: str
     allowed_seconds: int
@@ -96,6 +107,7 @@ def explain_clock(
     warnings = [item for item in upcoming if item.what is Due.WARNING]
     updates = [item for item in upcoming if item.what is Due.CUSTOMER_UPDATE]
     next_item = upcoming[0] if upcoming else None
+    due_day = due_local_date(context, record.due_at)
     return ClockExplanation(
         complaint_id=context.complaint_id,
         clock_id=record.clock_id,
@@ -103,6 +115,7 @@ def explain_clock(
         clock_kind=definition.kind,
         policy_id=definition.policy_id,
         policy_title=definition.policy_title,
+        policy_version=definition.policy_version,
         regulatory=definition.regulatory,
         pausable=definition.pausable,
         basis=definition.basis,
@@ -115,6 +128,8 @@ def explain_clock(
         received_at=from_epoch(received_at),
         started_at=from_epoch(record.started_at),
         due_at=from_epoch(record.due_at),
+        due_local_date=due_day,
+        due_reading=_due_reading(context, record.due_at, due_day),
         ended_at=None if record.ended_at is None else from_epoch(record.ended_at),
         measure=context.measure.value,
         allowed_seconds=record.budget,
@@ -140,6 +155,13 @@ def explain_clock(
         skipped_days=_skipped_days(context, record),
         notes=tuple(_notes(context, record)),
     )
+
+
+def _due_reading(context: ClockContext, due_at: int, due_day: dt.date | None) -> str:
+    zone = context.calendar.time_zone
+    if due_day is not None:
+        return f"end of {due_day.isoformat()} ({zone})"
+    return f"{_local(context, due_at)} ({zone})"
 
 
 def _event_name(context: ClockContext, what: Due) -> str:

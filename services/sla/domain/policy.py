@@ -1,7 +1,10 @@
 """The policy set: every policy and calendar, loaded from YAML and validated as a whole.
 
-A policy directory holds `calendars.yaml` and one `*.yaml` file per policy. Loading reports
-every problem at once, each naming the file, the path inside it and the rule it breaks.
+A policy directory holds `calendars.yaml` and one `*.yaml` file per policy, in its current
+version. Earlier versions of a policy live on in `history/` (same format, each with its
+`version`): a running clock stays pinned to the version it started under, so every version
+a stored clock may name must stay loadable. Loading reports every problem at once, each
+naming the file, the path inside it and the rule it breaks.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from services.sla.domain.policy_schema import (
 )
 
 CALENDARS_FILE = "calendars.yaml"
+HISTORY_DIRECTORY = "history"
 DEFAULT_POLICY_DIRECTORY = Path(__file__).resolve().parent.parent / "policies"
 
 _Spec = TypeVar("_Spec", bound=BaseModel)
@@ -37,19 +41,39 @@ _Spec = TypeVar("_Spec", bound=BaseModel)
 class PolicySet:
     """Loaded policies and calendars; immutable apart from the calendars' lookup caches."""
 
-    __slots__ = ("_calendars", "_clock_regimes", "_clocks", "_policies", "_regimes")
+    __slots__ = (
+        "_calendars",
+        "_clock_regimes",
+        "_clocks",
+        "_pinned",
+        "_policies",
+        "_regimes",
+        "_versions",
+    )
 
     def __init__(
-        self, policies: Sequence[Policy], calendars: Mapping[str, BusinessCalendar]
+        self,
+        policies: Sequence[Policy],
+        calendars: Mapping[str, BusinessCalendar],
+        history: Sequence[Policy] = (),
     ) -> None:
-        issues = list(_cross_policy_issues(policies))
+        issues = [*_cross_policy_issues(policies), *_history_issues(policies, history)]
         if issues:
             raise PolicyError(issues)
         self._policies = tuple(policies)
         self._calendars = dict(calendars)
         self._clocks = {clock.clock_id: clock for policy in policies for clock in policy.clocks}
         self._regimes = frozenset(p.regime for p in policies if p.regime != ANY_REGIME)
-        self._clock_regimes = {c.clock_id: p.regime for p in policies for c in p.clocks}
+        self._clock_regimes = {
+            c.clock_id: p.regime for p in (*policies, *history) for c in p.clocks
+        }
+        # Every loaded version of every policy, by (policy id, version).
+        self._versions = {(p.policy_id, p.version): p for p in (*history, *policies)}
+        self._pinned = {
+            (clock.clock_id, p.version): clock
+            for p in self._versions.values()
+            for clock in p.clocks
+        }
 
     @classmethod
     def load(cls, directory: Path) -> PolicySet:
@@ -58,23 +82,15 @@ class PolicySet:
             raise PolicyError([PolicyIssue(directory, "(directory)", "policy directory not found")])
         issues: list[PolicyIssue] = []
         calendars = _load_calendars(directory / CALENDARS_FILE, issues)
-        policies: list[Policy] = []
-        for file in sorted(directory.glob("*.yaml")):
-            if file.name == CALENDARS_FILE:
-                continue
-            spec = _load_spec(file, PolicySpec, issues)
-            if spec is None:
-                continue
-            found = [PolicyIssue(file, path, rule) for path, rule in policy_issues(spec)]
-            issues.extend(found)
-            if not found:
-                policies.append(to_policy(spec, file))
+        policies = _load_policies(directory, issues)
         if not policies and not issues:
             issues.append(PolicyIssue(directory, "(directory)", "no policy files (*.yaml)"))
+        history = _load_policies(directory / HISTORY_DIRECTORY, issues)
         issues.extend(_cross_policy_issues(policies))
+        issues.extend(_history_issues(policies, history))
         if issues:
             raise PolicyError(issues)
-        return cls(policies, calendars)
+        return cls(policies, calendars, history)
 
     @classmethod
     def default(cls) -> PolicySet:
@@ -102,11 +118,38 @@ class PolicySet:
             )
         return calendar
 
-    def clock(self, clock_id: str) -> ClockDefinition:
-        definition = self._clocks.get(clock_id)
-        if definition is None:
-            raise StateError(f"clock {clock_id!r} is not defined by any loaded policy")
-        return definition
+    def clock(self, clock_id: str, policy_version: int | None = None) -> ClockDefinition:
+        """The clock's current definition, or the one of `policy_version` of its policy
+        (the version a running clock started under)."""
+        current = self._clocks.get(clock_id)
+        if policy_version is None or (
+            current is not None and current.policy_version == policy_version
+        ):
+            if current is None:
+                raise StateError(f"clock {clock_id!r} is not defined by any loaded policy")
+            return current
+        pinned = self._pinned.get((clock_id, policy_version))
+        if pinned is not None:
+            return pinned
+        raise StateError(
+            f"clock {clock_id!r} of policy version {policy_version} is not loaded; keep that "
+            f"version of its policy in {HISTORY_DIRECTORY}/ while clocks started under it run"
+        )
+
+    def policy(self, policy_id: str, version: int | None = None) -> Policy:
+        """A policy as loaded now, or one of its versions (current or in history/)."""
+        if version is None:
+            found = next((p for p in self._policies if p.policy_id == policy_id), None)
+        else:
+            found = self._versions.get((policy_id, version))
+        if found is None:
+            loaded = sorted(f"{p}@{v}" for p, v in self._versions)
+            raise StateError(
+                f"policy {policy_id!r}"
+                + ("" if version is None else f" version {version}")
+                + f" is not loaded; loaded: {', '.join(loaded)}"
+            )
+        return found
 
     def regime_of(self, clock_id: str) -> str:
         """The regime of the policy that defines `clock_id` (``any`` for internal ones)."""
@@ -134,6 +177,22 @@ class PolicySet:
 @functools.cache
 def _default_policy_set() -> PolicySet:
     return PolicySet.load(DEFAULT_POLICY_DIRECTORY)
+
+
+def _load_policies(directory: Path, issues: list[PolicyIssue]) -> list[Policy]:
+    """Every policy file directly in `directory` (none if it does not exist)."""
+    policies: list[Policy] = []
+    for file in sorted(directory.glob("*.yaml")):
+        if file.name == CALENDARS_FILE:
+            continue
+        spec = _load_spec(file, PolicySpec, issues)
+        if spec is None:
+            continue
+        found = [PolicyIssue(file, path, rule) for path, rule in policy_issues(spec)]
+        issues.extend(found)
+        if not found:
+            policies.append(to_policy(spec, file))
+    return policies
 
 
 def _load_calendars(file: Path, issues: list[PolicyIssue]) -> dict[str, BusinessCalendar]:
@@ -206,3 +265,34 @@ def _cross_policy_issues(policies: Sequence[Policy]) -> Iterable[PolicyIssue]:
                     "clock ids must be unique across all policies",
                 )
             clock_files.setdefault(clock.clock_id, policy.file)
+
+
+def _history_issues(current: Sequence[Policy], history: Sequence[Policy]) -> Iterable[PolicyIssue]:
+    """An earlier version belongs to a current policy, is older than it, is listed once, and
+    names no clock id that another policy uses."""
+    versions = {policy.policy_id: policy.version for policy in current}
+    owners = {clock.clock_id: policy.policy_id for policy in current for clock in policy.clocks}
+    seen: dict[tuple[str, int], Path | None] = {}
+    for policy in history:
+        key = (policy.policy_id, policy.version)
+        if policy.policy_id not in versions:
+            yield PolicyIssue(
+                policy.file, "id", f"no current policy {policy.policy_id!r} for this version"
+            )
+        elif policy.version >= versions[policy.policy_id]:
+            yield PolicyIssue(
+                policy.file,
+                "version",
+                f"an earlier version must be below the current one ({versions[policy.policy_id]})",
+            )
+        if key in seen:
+            yield PolicyIssue(policy.file, "version", f"version also in {seen[key]}")
+        seen.setdefault(key, policy.file)
+        for index, clock in enumerate(policy.clocks):
+            owner = owners.get(clock.clock_id, policy.policy_id)
+            if owner != policy.policy_id:
+                yield PolicyIssue(
+                    policy.file,
+                    f"clocks[{index}].id",
+                    f"clock id {clock.clock_id!r} belongs to policy {owner!r}",
+                )

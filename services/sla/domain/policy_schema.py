@@ -137,6 +137,8 @@ class ClockSpec(_Spec):
 
 class PolicySpec(_Spec):
     id: Identifier
+    # Bumped on every change that moves deadlines; files without one are version 1.
+    version: Annotated[StrictInt, Field(ge=1, le=100_000)] = 1
     title: Text
     regime: Identifier
     regulatory: StrictBool
@@ -329,7 +331,16 @@ def calendar_issues(spec: CalendarSpec, at: str) -> list[Issue]:
 
 def to_policy(spec: PolicySpec, file: Path | None) -> Policy:
     clocks = tuple(_to_clock(clock, spec) for clock in spec.clocks)
-    return Policy(spec.id, spec.title, spec.regime, spec.regulatory, spec.source, clocks, file)
+    return Policy(
+        policy_id=spec.id,
+        title=spec.title,
+        regime=spec.regime,
+        regulatory=spec.regulatory,
+        source=spec.source,
+        clocks=clocks,
+        file=file,
+        version=spec.version,
+    )
 
 
 def _to_clock(spec: ClockSpec, policy: PolicySpec) -> ClockDefinition:
@@ -357,6 +368,7 @@ def _to_clock(spec: ClockSpec, policy: PolicySpec) -> ClockDefinition:
         policy_id=policy.id,
         policy_title=policy.title,
         regulatory=policy.regulatory,
+        policy_version=policy.version,
     )
 
 

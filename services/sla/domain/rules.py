@@ -116,6 +116,11 @@ class DueRule:
             return Measure.BUSINESS
         return Measure.ELAPSED
 
+    @property
+    def is_date_only(self) -> bool:
+        """Every part ends at the end of a day: the deadline is a date, not a time."""
+        return all(part.cutoff is Cutoff.END_OF_DAY for part in self.parts)
+
     def deadline_from(self, start: int, calendar: BusinessCalendar) -> int:
         return max(part.deadline_from(start, calendar) for part in self.parts)
 

@@ -4,15 +4,22 @@ The format is minified JSON (readable in a debugger, no extra dependency):
 
     [1, complaint_id, calendar_id, received_at, [clock, ...]]
     [2, complaint_id, calendar_id, received_at, [clock, ...], [applied cause, ...]]
+    [3, complaint_id, calendar_id, received_at, [clock, ...], [applied cause, ...],
+        [severity, channel, category]]
 
 The first item is the format version and `received_at` epoch seconds. Version 2 adds the
 fingerprints of the milestone events already applied (so a replayed one is recognised); it
 is written only when there are some, so state without them keeps its version 1 bytes.
+Version 3 adds the facts a clock's applicability is decided on (severity, channel,
+normalised category), so a policy migration can tell which clocks of a new version apply;
+state started before it has none, and a migration then only re-plans clocks by id.
 
 Each clock is a positional list in `ClockRecord` field order, with instants stored as
 offsets (seconds) to keep numbers short: `started_at` from `received_at`, every other
 instant from `started_at`.
-Trailing fields still at their defaults are omitted. Policies and calendars are not stored,
+The last field is the policy version the clock is pinned to (1 when absent, so state
+written before versions existed reads as version 1). Trailing fields still at their
+defaults are omitted. Policies and calendars are not stored,
 only clock ids, so the state is restored against whichever policy set is loaded.
 """
 
@@ -27,12 +34,23 @@ from services.sla.domain.errors import StateError
 
 FORMAT_VERSION = 1
 WITH_CAUSES_VERSION = 2
+WITH_FACTS_VERSION = 3
+_LENGTHS = {FORMAT_VERSION: 5, WITH_CAUSES_VERSION: 6, WITH_FACTS_VERSION: 7}
 # Defaults of the optional trailing fields, from `anchor_at` on; None = absent instant.
-_TRAILING_DEFAULTS: tuple[int | None, ...] = (0, 0, 0, 0, None, None, 0, 0)
+_TRAILING_DEFAULTS: tuple[int | None, ...] = (0, 0, 0, 0, None, None, 0, 0, 1)
 _REQUIRED_FIELDS = 7
+_ALL_FIELDS = _REQUIRED_FIELDS + len(_TRAILING_DEFAULTS)
 # Exact types: JSON true/false decode to bool, which must not pass for an integer.
 _INT_ONLY = {int}
 _INT_OR_NONE = {int, type(None)}
+
+
+class ApplicabilityFacts(NamedTuple):
+    """What decides which clocks apply to a complaint, beside its regime."""
+
+    severity: str
+    channel: str
+    category: str  # normalised
 
 
 class DecodedState(NamedTuple):
@@ -41,6 +59,7 @@ class DecodedState(NamedTuple):
     received_at: int
     clocks: list[ClockRecord]
     applied_causes: tuple[str, ...]
+    facts: ApplicabilityFacts | None
 
 
 def encode_state(
@@ -49,16 +68,23 @@ def encode_state(
     received_at: int,
     clocks: Sequence[ClockRecord],
     applied_causes: Sequence[str] = (),
+    facts: ApplicabilityFacts | None = None,
 ) -> bytes:
+    if facts is not None:
+        version = WITH_FACTS_VERSION
+    else:
+        version = WITH_CAUSES_VERSION if applied_causes else FORMAT_VERSION
     body: list[Any] = [
-        WITH_CAUSES_VERSION if applied_causes else FORMAT_VERSION,
+        version,
         complaint_id,
         calendar_id,
         received_at,
         [_encode(c, received_at) for c in clocks],
     ]
-    if applied_causes:
+    if version >= WITH_CAUSES_VERSION:
         body.append(list(applied_causes))
+    if facts is not None:
+        body.append(list(facts))
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
 
 
@@ -67,13 +93,8 @@ def decode_state(data: bytes) -> DecodedState:
         body = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise StateError(f"clock state is not valid JSON: {error}") from error
-    if not isinstance(body, list) or (len(body), body[0] if body else None) not in (
-        (5, FORMAT_VERSION),
-        (6, WITH_CAUSES_VERSION),
-    ):
-        raise StateError(
-            f"clock state is not format version {FORMAT_VERSION} or {WITH_CAUSES_VERSION}"
-        )
+    if not isinstance(body, list) or not body or _LENGTHS.get(body[0]) != len(body):
+        raise StateError(f"clock state is not format version {', '.join(map(str, _LENGTHS))}")
     _, complaint_id, calendar_id, received_at, clocks, *rest = body
     if not (isinstance(complaint_id, str) and isinstance(calendar_id, str)):
         raise StateError("clock state: complaint and calendar ids must be strings")
@@ -82,12 +103,18 @@ def decode_state(data: bytes) -> DecodedState:
     causes = rest[0] if rest else []
     if not isinstance(causes, list) or not all(isinstance(c, str) for c in causes):
         raise StateError("clock state: applied causes must be a list of strings")
+    facts = rest[1] if len(rest) > 1 else None
+    if facts is not None and (
+        not isinstance(facts, list) or len(facts) != 3 or not all(isinstance(f, str) for f in facts)
+    ):
+        raise StateError("clock state: facts must be [severity, channel, category]")
     return DecodedState(
         complaint_id,
         calendar_id,
         received_at,
         [_decode(c, received_at) for c in clocks],
         tuple(causes),
+        None if facts is None else ApplicabilityFacts(*facts),
     )
 
 
@@ -109,6 +136,7 @@ def _encode(clock: ClockRecord, received_at: int) -> list[Any]:
         _offset(clock.paused_at, start),
         clock.paused_seconds,
         clock.pauses,
+        clock.policy_version,
     ]
     while len(values) > _REQUIRED_FIELDS and _is_default(values, len(values) - 1):
         values.pop()
@@ -116,15 +144,15 @@ def _encode(clock: ClockRecord, received_at: int) -> list[Any]:
 
 
 def _decode(values: object, received_at: int) -> ClockRecord:
-    if not isinstance(values, list) or not _REQUIRED_FIELDS <= len(values) <= 15:
+    if not isinstance(values, list) or not _REQUIRED_FIELDS <= len(values) <= _ALL_FIELDS:
         raise StateError(f"clock state: malformed clock {values!r}")
     padded = values + list(_TRAILING_DEFAULTS[len(values) - _REQUIRED_FIELDS :])
     clock_id, state, cycle, start_offset, due, budget, next_at, anchor, *rest = padded
-    consumed, warned, update_sent, ended, paused_at, paused_seconds, pauses = rest
+    consumed, warned, update_sent, ended, paused_at, paused_seconds, pauses, version = rest
     integers = (state, cycle, start_offset, due, budget, anchor, consumed, warned, update_sent)
     if (
         type(clock_id) is not str
-        or set(map(type, (*integers, paused_seconds, pauses))) != _INT_ONLY
+        or set(map(type, (*integers, paused_seconds, pauses, version))) != _INT_ONLY
         or not set(map(type, (next_at, ended, paused_at))) <= _INT_OR_NONE
         or state not in ClockState._value2member_map_
     ):
@@ -146,6 +174,7 @@ def _decode(values: object, received_at: int) -> ClockRecord:
         paused_at=_instant(paused_at, start),
         paused_seconds=paused_seconds,
         pauses=pauses,
+        policy_version=version,
     )
 
 

@@ -119,6 +119,8 @@ def test_ports_and_env_agree_with_the_service_settings(workload: Doc) -> None:
     assert ports["metrics"] == fields["ops_port"].default
     if service == "intake":
         assert ports["grpc"] == fields["grpc_port"].default
+    if service == "sla":
+        assert ports["api"] == fields["api_port"].default
     for name, item in env_of(container).items():
         assert is_a_setting(name, service), f"{name}: no {service} setting reads it"
         if "value" in item and name.endswith("_PORT"):

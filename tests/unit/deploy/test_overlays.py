@@ -250,7 +250,7 @@ def test_ingress_comes_only_from_labelled_clients_the_monitoring_namespace_and_s
                 if set(peer) == {"podSelector"}:  # sla workers forwarding /clocks/{id}
                     assert service_of(workload) == "sla"
                     assert peer["podSelector"]["matchLabels"] == SLA_PEERS
-                    assert [port["port"] for port in rule["ports"]] == [9103]
+                    assert [port["port"] for port in rule["ports"]] == [8080]  # the API port
                     continue
                 assert set(peer) == {"namespaceSelector"}, "ingress from a labelled namespace"
                 selector = peer["namespaceSelector"]["matchLabels"]
@@ -258,6 +258,9 @@ def test_ingress_comes_only_from_labelled_clients_the_monitoring_namespace_and_s
                 if ports == {"grpc"}:
                     assert service_of(workload) == "intake"
                     assert selector == {"kintsugi.io/intake-client": "true"}
+                elif ports == {"api"}:
+                    assert service_of(workload) == "sla"
+                    assert selector == {"kintsugi.io/sla-client": "true"}
                 else:
                     assert ports == {"metrics"}
                     assert selector == {"kubernetes.io/metadata.name": "monitoring"}

@@ -13,7 +13,7 @@ from kintsugi.events.v1 import clock_pb2 as cpb
 from kintsugi.events.v1 import complaint_pb2 as pb
 from kintsugi.events.v1 import notification_pb2 as npb
 from services.sla.adapters.events import facts_from, milestone_for, to_event, to_events
-from services.sla.domain import ComplaintClocks, Milestone, PolicySet
+from services.sla.domain import ComplaintClocks, ComplaintFacts, Milestone, PolicySet
 
 AT = datetime(2026, 12, 18, 16, 58, tzinfo=UTC)
 
@@ -180,3 +180,25 @@ def test_other_transitions_keep_one_event_each_after_the_started_clocks() -> Non
     assert [event_type(e) for e in events[1:]] == [
         event_type(to_event(t, classified)) for t in acknowledged
     ]
+
+
+@pytest.mark.parametrize(
+    ("regime", "jurisdiction", "clock_id", "version", "due_local_date"),
+    [
+        ("us-cfpb", "US", "cfpb-15d", 1, "2027-01-02"),
+        # 18 Dec 16:58 UTC is already 19 Dec in Sydney: 30 days after that day.
+        ("au-asic-rg271", "AU-NSW", "asic-final-30d", 2, "2027-01-18"),
+        ("uk-fca-disp", "GB-ENG", "fca-final-8wk", 1, ""),  # a time of day, not a date
+    ],
+)
+def test_a_clock_event_names_its_policy_version_and_any_date_only_deadline(
+    regime: str, jurisdiction: str, clock_id: str, version: int, due_local_date: str
+) -> None:
+    facts = ComplaintFacts("c-1", regime, jurisdiction, "medium", "email", "fees", AT)
+    _, domain_events = ComplaintClocks.start(facts, PolicySet.default())
+
+    (started,) = to_events(domain_events, None)
+    (clock,) = [c for c in started.clocks_started.clocks if c.clock.clock_id == clock_id]
+
+    assert clock.clock.policy_version == version
+    assert clock.clock.due_local_date == due_local_date

@@ -6,11 +6,12 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from services.sla.adapters.explain_api import ExplainApi
+from services.sla.adapters.explain_api import ApiServer, ExplainApi
 
 NOW = datetime(2026, 12, 18, 16, 58, tzinfo=UTC)
 
@@ -83,3 +84,20 @@ async def test_an_unreachable_owner_is_a_503_naming_it() -> None:
         response = await client.get("/clocks/C-1")
         assert response.status == 503
         assert "127.0.0.1:9" in (await response.json())["error"]
+
+
+async def test_the_api_server_answers_on_its_own_port() -> None:
+    server = ApiServer(ExplainApi(Clocks({"C-1"}), lambda: NOW, "sla-0"), "127.0.0.1", 0)
+    await server.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            base = f"http://127.0.0.1:{server.bound_port}"
+            async with session.get(f"{base}/clocks/C-1") as answered:
+                body = await answered.json()
+            async with session.get(f"{base}/metrics") as elsewhere:
+                status = elsewhere.status
+    finally:
+        await server.stop()
+
+    assert body["answered_by"] == "sla-0"
+    assert status == 404  # metrics and probes stay on the ops port

@@ -8,12 +8,17 @@ from services.sla.config import SlaSettings
 @pytest.mark.parametrize(
     ("env", "url"),
     [
-        ({"KINTSUGI_SLA_WORKER_NAME": "sla-0"}, "http://sla-0:9103"),
+        ({"KINTSUGI_SLA_WORKER_NAME": "sla-0"}, "http://sla-0:8080"),
         (
-            {"KINTSUGI_SLA_OPS_HOST": "127.0.0.1", "KINTSUGI_SLA_OPS_PORT": "19111"},
+            {"KINTSUGI_SLA_API_HOST": "127.0.0.1", "KINTSUGI_SLA_API_PORT": "19111"},
             "http://127.0.0.1:19111",
         ),
-        ({"KINTSUGI_SLA_ADVERTISED_URL": "http://sla-0.sla:9103"}, "http://sla-0.sla:9103"),
+        # The ops port is not where /clocks is served, so it never names this worker.
+        (
+            {"KINTSUGI_SLA_OPS_HOST": "127.0.0.1", "KINTSUGI_SLA_OPS_PORT": "19112"},
+            "http://sla-0:8080",
+        ),
+        ({"KINTSUGI_SLA_ADVERTISED_URL": "http://sla-0.sla:8080"}, "http://sla-0.sla:8080"),
     ],
 )
 def test_other_workers_reach_this_one_at_its_advertised_url(

@@ -302,6 +302,19 @@ CASES: list[tuple[str, dt.datetime, dict[str, str], str, dt.datetime]] = [
         "asic-final-45d",
         sydney(2026, 7, 17, 0, 0),
     ),
+    # Traditional trustee company services: 45 days as well (policy version 2; version 1
+    # gave them the general 30).
+    (
+        "asic traditional trustee services 45 days",
+        sydney(2026, 6, 1, 20, 0),
+        {
+            "regime": "au-asic-rg271",
+            "jurisdiction": "AU-NSW",
+            "category": "Traditional trustee services",
+        },
+        "asic-final-45d",
+        sydney(2026, 7, 17, 0, 0),
+    ),
     # Sat 3 Oct 2026 21:00 AEST, clocks go forward Sun 4 Oct. 24h -> Sun 22:00 AEDT.
     # NSW: Mon 5 Oct is Labour Day, so the next business day is Tue 6: 17:00 AEDT wins.
     (

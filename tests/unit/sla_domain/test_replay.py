@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from hypothesis import given, settings
@@ -128,11 +129,16 @@ def test_replaying_the_whole_history_after_it_is_applied_changes_nothing(
     assert clocks.to_bytes() == state
 
 
-def test_state_without_applied_causes_keeps_its_version_1_bytes() -> None:
+@pytest.mark.parametrize("version", [1, 2])
+def test_state_saved_by_an_earlier_format_keeps_its_bytes(version: int) -> None:
     clocks, _ = start(complaint(RECEIVED))
-    assert clocks.to_bytes().startswith(b"[1,")
     clocks.on_milestone(Milestone.CUSTOMER_UPDATED, london(2026, 6, 1, 11), POLICIES, "u-1")
-    assert clocks.to_bytes().startswith(b"[2,")
+    body = json.loads(clocks.to_bytes())
+    assert body[0] == 3 and body[-1] == ["medium", "email", "service"]  # written today
+    old = [version, *body[1:5], *([body[5]] if version == 2 else [])]
+    data = json.dumps(old, separators=(",", ":")).encode()
+
+    assert ComplaintClocks.from_bytes(data, POLICIES).to_bytes() == data
 
 
 def test_applied_causes_that_are_not_strings_are_refused() -> None:

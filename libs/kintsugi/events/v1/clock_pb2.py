@@ -26,37 +26,37 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from kintsugi.events.v1 import complaint_pb2 as kintsugi_dot_events_dot_v1_dot_complaint__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ekintsugi/events/v1/clock.proto\x12\x12kintsugi.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"kintsugi/events/v1/complaint.proto\"f\n\x08\x43lockRef\x12\x10\n\x08\x63lock_id\x18\x01 \x01(\t\x12\x11\n\tpolicy_id\x18\x02 \x01(\t\x12\x12\n\nclock_kind\x18\x03 \x01(\t\x12\x12\n\nregulatory\x18\x04 \x01(\x08\x12\r\n\x05\x63ycle\x18\x05 \x01(\r\"\xbe\x01\n\x0c\x43lockStarted\x12+\n\x05\x63lock\x18\x01 \x01(\x0b\x32\x1c.kintsugi.events.v1.ClockRef\x12.\n\nstarted_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x06\x64ue_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08pausable\x18\x04 \x01(\x08\x12\x13\n\x0b\x63\x61lendar_id\x18\x05 \x01(\t\"A\n\rClocksStarted\x12\x30\n\x06\x63locks\x18\x01 \x03(\x0b\x32 .kintsugi.events.v1.ClockStarted\":\n\x0b\x43lockPaused\x12+\n\x05\x63lock\x18\x01 \x01(\x0b\x32\x1c.kintsugi.events.v1.ClockRef\"g\n\x0c\x43lockResumed\x12+\n\x05\x63lock\x18\x01 \x01(\x0b\x32\x1c.kintsugi.events.v1.ClockRef\x12*\n\x06\x64ue_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x82\x01\n\x0c\x43lockWarning\x12+\n\x05\x63lock\x18\x01 \x01(\x0b\x32\x1c.kintsugi.events.v1.ClockRef\x12\x19\n\x11threshold_percent\x18\x02 \x01(\r\x12*\n\x06\x64ue_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9b\x01\n\x11\x43ustomerUpdateDue\x12+\n\x05\x63lock\x18\x01 \x01(\x0b\x32\x1c.kintsugi.events.v1.ClockRef\x12*\n\x06\x64ue_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tupdate_by\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"e\n\nClockReset\x12+\n\x05\x63lock\x18\x01 \x01(\x0b\x32\x1c.kintsugi.events.v1.ClockRef\x12*\n\x06\x64ue_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"i\n\x0e\x43lockRestarted\x12+\n\x05\x63lock\x18\x01 \x01(\x0b\x32\x1c.kintsugi.events.v1.ClockRef\x12*\n\x06\x64ue_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"h\n\rClockBreached\x12+\n\x05\x63lock\x18\x01 \x01(\x0b\x32\x1c.kintsugi.events.v1.ClockRef\x12*\n\x06\x64ue_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9a\x01\n\x0c\x43lockStopped\x12+\n\x05\x63lock\x18\x01 \x01(\x0b\x32\x1c.kintsugi.events.v1.ClockRef\x12\x31\n\x07outcome\x18\x02 \x01(\x0e\x32 .kintsugi.events.v1.ClockOutcome\x12*\n\x06\x64ue_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xab\x01\n\tEscalated\x12\r\n\x05level\x18\x01 \x01(\r\x12\x17\n\x0f\x66rom_handler_id\x18\x02 \x01(\t\x12\x15\n\rto_handler_id\x18\x03 \x01(\t\x12\x10\n\x08\x63lock_id\x18\x04 \x01(\t\x12+\n\x07reasons\x18\x05 \x03(\x0b\x32\x1a.kintsugi.events.v1.Reason\x12\x0f\n\x07to_name\x18\x06 \x01(\t\x12\x0f\n\x07team_id\x18\x07 \x01(\t*\xb6\x01\n\x0c\x43lockOutcome\x12\x1d\n\x19\x43LOCK_OUTCOME_UNSPECIFIED\x10\x00\x12\x15\n\x11\x43LOCK_OUTCOME_MET\x10\x01\x12\x1b\n\x17\x43LOCK_OUTCOME_CANCELLED\x10\x02\x12\x1c\n\x18\x43LOCK_OUTCOME_SUPERSEDED\x10\x03\x12\x1b\n\x17\x43LOCK_OUTCOME_RESTARTED\x10\x04\x12\x18\n\x14\x43LOCK_OUTCOME_LAPSED\x10\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ekintsugi/events/v1/clock.proto\x12\x12kintsugi.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"kintsugi/events/v1/complaint.proto\"\x96\x01\n\x08\x43lockRef\x12\x10\n\x08\x63lock_id\x18\x01 \x01(\t\x12\x11\n\tpolicy_id\x18\x02 \x01(\t\x12\x12\n\nclock_kind\x18\x03 \x01(\t\x12\x12\n\nregulatory\x18\x04 \x01(\x08\x12\r\n\x05\x63ycle\x18\x05 \x01(\r\x12\x16\n\x0epolicy_version\x18\x06 \x01(\r\x12\x16\n\x0e\x64ue_local_date\x18\x07 \x01(\t\"\xbe\x01\n\x0c\x43lockStarted\x12+\n\x05\x63lock\x18\x01 \x01(\x0b\x32\x1c.kintsugi.events.v1.ClockRef\x12.\n\nstarted_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12*\n\x06\x64ue_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08pausable\x18\x04 \x01(\x08\x12\x13\n\x0b\x63\x61lendar_id\x18\x05 \x01(\t\"A\n\rClocksStarted\x12\x30\n\x06\x63locks\x18\x01 \x03(\x0b\x32 .kintsugi.events.v1.ClockStarted\":\n\x0b\x43lockPaused\x12+\n\x05\x63lock\x18\x01 \x01(\x0b\x32\x1c.kintsugi.events.v1.ClockRef\"g\n\x0c\x43lockResumed\x12+\n\x05\x63lock\x18\x01 \x01(\x0b\x32\x1c.kintsugi.events.v1.ClockRef\x12*\n\x06\x64ue_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x82\x01\n\x0c\x43lockWarning\x12+\n\x05\x63lock\x18\x01 \x01(\x0b\x32\x1c.kintsugi.events.v1.ClockRef\x12\x19\n\x11threshold_percent\x18\x02 \x01(\r\x12*\n\x06\x64ue_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9b\x01\n\x11\x43ustomerUpdateDue\x12+\n\x05\x63lock\x18\x01 \x01(\x0b\x32\x1c.kintsugi.events.v1.ClockRef\x12*\n\x06\x64ue_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12-\n\tupdate_by\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"e\n\nClockReset\x12+\n\x05\x63lock\x18\x01 \x01(\x0b\x32\x1c.kintsugi.events.v1.ClockRef\x12*\n\x06\x64ue_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"i\n\x0e\x43lockRestarted\x12+\n\x05\x63lock\x18\x01 \x01(\x0b\x32\x1c.kintsugi.events.v1.ClockRef\x12*\n\x06\x64ue_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"h\n\rClockBreached\x12+\n\x05\x63lock\x18\x01 \x01(\x0b\x32\x1c.kintsugi.events.v1.ClockRef\x12*\n\x06\x64ue_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x9a\x01\n\x0c\x43lockStopped\x12+\n\x05\x63lock\x18\x01 \x01(\x0b\x32\x1c.kintsugi.events.v1.ClockRef\x12\x31\n\x07outcome\x18\x02 \x01(\x0e\x32 .kintsugi.events.v1.ClockOutcome\x12*\n\x06\x64ue_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xab\x01\n\tEscalated\x12\r\n\x05level\x18\x01 \x01(\r\x12\x17\n\x0f\x66rom_handler_id\x18\x02 \x01(\t\x12\x15\n\rto_handler_id\x18\x03 \x01(\t\x12\x10\n\x08\x63lock_id\x18\x04 \x01(\t\x12+\n\x07reasons\x18\x05 \x03(\x0b\x32\x1a.kintsugi.events.v1.Reason\x12\x0f\n\x07to_name\x18\x06 \x01(\t\x12\x0f\n\x07team_id\x18\x07 \x01(\t*\xb6\x01\n\x0c\x43lockOutcome\x12\x1d\n\x19\x43LOCK_OUTCOME_UNSPECIFIED\x10\x00\x12\x15\n\x11\x43LOCK_OUTCOME_MET\x10\x01\x12\x1b\n\x17\x43LOCK_OUTCOME_CANCELLED\x10\x02\x12\x1c\n\x18\x43LOCK_OUTCOME_SUPERSEDED\x10\x03\x12\x1b\n\x17\x43LOCK_OUTCOME_RESTARTED\x10\x04\x12\x18\n\x14\x43LOCK_OUTCOME_LAPSED\x10\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'kintsugi.events.v1.clock_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CLOCKOUTCOME']._serialized_start=1591
-  _globals['_CLOCKOUTCOME']._serialized_end=1773
-  _globals['_CLOCKREF']._serialized_start=123
-  _globals['_CLOCKREF']._serialized_end=225
-  _globals['_CLOCKSTARTED']._serialized_start=228
-  _globals['_CLOCKSTARTED']._serialized_end=418
-  _globals['_CLOCKSSTARTED']._serialized_start=420
-  _globals['_CLOCKSSTARTED']._serialized_end=485
-  _globals['_CLOCKPAUSED']._serialized_start=487
-  _globals['_CLOCKPAUSED']._serialized_end=545
-  _globals['_CLOCKRESUMED']._serialized_start=547
-  _globals['_CLOCKRESUMED']._serialized_end=650
-  _globals['_CLOCKWARNING']._serialized_start=653
-  _globals['_CLOCKWARNING']._serialized_end=783
-  _globals['_CUSTOMERUPDATEDUE']._serialized_start=786
-  _globals['_CUSTOMERUPDATEDUE']._serialized_end=941
-  _globals['_CLOCKRESET']._serialized_start=943
-  _globals['_CLOCKRESET']._serialized_end=1044
-  _globals['_CLOCKRESTARTED']._serialized_start=1046
-  _globals['_CLOCKRESTARTED']._serialized_end=1151
-  _globals['_CLOCKBREACHED']._serialized_start=1153
-  _globals['_CLOCKBREACHED']._serialized_end=1257
-  _globals['_CLOCKSTOPPED']._serialized_start=1260
-  _globals['_CLOCKSTOPPED']._serialized_end=1414
-  _globals['_ESCALATED']._serialized_start=1417
-  _globals['_ESCALATED']._serialized_end=1588
+  _globals['_CLOCKOUTCOME']._serialized_start=1640
+  _globals['_CLOCKOUTCOME']._serialized_end=1822
+  _globals['_CLOCKREF']._serialized_start=124
+  _globals['_CLOCKREF']._serialized_end=274
+  _globals['_CLOCKSTARTED']._serialized_start=277
+  _globals['_CLOCKSTARTED']._serialized_end=467
+  _globals['_CLOCKSSTARTED']._serialized_start=469
+  _globals['_CLOCKSSTARTED']._serialized_end=534
+  _globals['_CLOCKPAUSED']._serialized_start=536
+  _globals['_CLOCKPAUSED']._serialized_end=594
+  _globals['_CLOCKRESUMED']._serialized_start=596
+  _globals['_CLOCKRESUMED']._serialized_end=699
+  _globals['_CLOCKWARNING']._serialized_start=702
+  _globals['_CLOCKWARNING']._serialized_end=832
+  _globals['_CUSTOMERUPDATEDUE']._serialized_start=835
+  _globals['_CUSTOMERUPDATEDUE']._serialized_end=990
+  _globals['_CLOCKRESET']._serialized_start=992
+  _globals['_CLOCKRESET']._serialized_end=1093
+  _globals['_CLOCKRESTARTED']._serialized_start=1095
+  _globals['_CLOCKRESTARTED']._serialized_end=1200
+  _globals['_CLOCKBREACHED']._serialized_start=1202
+  _globals['_CLOCKBREACHED']._serialized_end=1306
+  _globals['_CLOCKSTOPPED']._serialized_start=1309
+  _globals['_CLOCKSTOPPED']._serialized_end=1463
+  _globals['_ESCALATED']._serialized_start=1466
+  _globals['_ESCALATED']._serialized_end=1637
 # @@protoc_insertion_point(module_scope)

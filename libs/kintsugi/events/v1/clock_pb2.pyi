@@ -57,6 +57,8 @@ class ClockRef(_message.Message):
     CLOCK_KIND_FIELD_NUMBER: _builtins.int
     REGULATORY_FIELD_NUMBER: _builtins.int
     CYCLE_FIELD_NUMBER: _builtins.int
+    POLICY_VERSION_FIELD_NUMBER: _builtins.int
+    DUE_LOCAL_DATE_FIELD_NUMBER: _builtins.int
     clock_id: _builtins.str
     policy_id: _builtins.str
     clock_kind: _builtins.str
@@ -64,6 +66,13 @@ class ClockRef(_message.Message):
     regulatory: _builtins.bool
     cycle: _builtins.int
     """Runs of this clock: 0 for the first, +1 on every cadence reset or restart on reopen."""
+    policy_version: _builtins.int
+    """The version of the policy the clock started under (and keeps until migrated)."""
+    due_local_date: _builtins.str
+    """For a date-only deadline ("15 calendar days", to the end of the day): the local date,
+    ISO 8601, whose end is the due instant, so "end of 2026-12-18" is not read as the
+    19th. Empty when the deadline is a time of day.
+    """
     def __init__(
         self,
         *,
@@ -72,10 +81,12 @@ class ClockRef(_message.Message):
         clock_kind: _builtins.str = ...,
         regulatory: _builtins.bool = ...,
         cycle: _builtins.int = ...,
+        policy_version: _builtins.int = ...,
+        due_local_date: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["clock_id", b"clock_id", "clock_kind", b"clock_kind", "cycle", b"cycle", "policy_id", b"policy_id", "regulatory", b"regulatory"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["clock_id", b"clock_id", "clock_kind", b"clock_kind", "cycle", b"cycle", "due_local_date", b"due_local_date", "policy_id", b"policy_id", "policy_version", b"policy_version", "regulatory", b"regulatory"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
