@@ -35,6 +35,12 @@ def evidence_for(classification: Classification, code: str) -> tuple[Hit, ...]:
         ("I think I was scammed by a caller", "fraud", "scammed"),
         ("I received a default notice without warning", "default_notice", "default notice"),
         ("I am in arrears and asked for a repayment plan", "hardship", "arrears"),
+        # ASIC RG 271 gives these 45 days, so the sla needs to know them apart
+        (
+            "The trustee company still has not finished the estate administration",
+            "traditional_trustee_services",
+            "trustee company",
+        ),
         ("My superannuation balance is wrong", "superannuation", "superannuation"),
         ("You overcharged me this month", "fees", "overcharged"),
         ("The interest rate went up without notice", "fees", "interest rate"),
