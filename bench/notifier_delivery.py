@@ -42,7 +42,7 @@ from services.notifier.adapters.smtp import SmtpEmailSender, SmtpPool, SmtpServe
 from services.notifier.domain.case import Case
 from services.notifier.domain.messages import ComposedMessage, MessageComposer
 from services.notifier.domain.planner import Assigned
-from services.notifier.service import Delivery, Failure, Notifier
+from services.notifier.service import Delivery, Failure, Hold, Notifier
 
 FROM = "complaints@kintsugi.example"
 
@@ -193,6 +193,9 @@ class Events:
 
     async def failed(self, complaint_id: str, failure: Failure, cause: Cause) -> None:
         raise SystemExit(f"delivery failed during the benchmark: {failure.reason}")
+
+    async def held_for_review(self, complaint_id: str, hold: Hold, cause: Cause) -> None:
+        raise SystemExit("nothing in the benchmark is sampled for executive review")
 
 
 async def notifier_handles(port: int, count: int, connections: int) -> float:
