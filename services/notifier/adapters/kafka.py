@@ -19,6 +19,7 @@ from kintsugi.events.v1 import clock_pb2 as cpb
 from kintsugi.events.v1 import complaint_pb2 as pb
 from kintsugi.events.v1 import notification_pb2 as npb
 from services.notifier.domain.case import Case, mask_recipient
+from services.notifier.domain.messages import form_for, template_name
 from services.notifier.domain.planner import (
     CUSTOMER_FACING_KINDS,
     Assigned,
@@ -30,7 +31,6 @@ from services.notifier.domain.planner import (
     UpdateDue,
 )
 from services.notifier.domain.staff import CallRequested, Escalated, is_staff
-from services.notifier.domain.messages import form_for, template_name
 from services.notifier.service import Delivery, Failure, Hold, Notifier, UnknownComplaint
 
 log = get_logger(__name__)
@@ -143,7 +143,6 @@ class PublishedNotifications:
             retry_at=failure.next_attempt_at.isoformat() if failure.next_attempt_at else None,
             fallback=failure.fallback_channel or None,
         )
-
 
     async def held_for_review(self, complaint_id: str, hold: Hold, cause: Cause) -> None:
         """The timeline says the response exists and waits for the executive office
