@@ -37,6 +37,7 @@ from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ from kintsugi.common.ids import Cause
 from services.notifier.adapters.smtp import SmtpEmailSender, SmtpPool, SmtpServer
 from services.notifier.domain.case import Case
 from services.notifier.domain.messages import ComposedMessage, MessageComposer
-from services.notifier.domain.planner import Assigned
+from services.notifier.domain.planner import Assigned, PlanRules, plan
 from services.notifier.service import Delivery, Failure, Hold, Notifier
 
 FROM = "complaints@kintsugi.example"
@@ -119,15 +120,40 @@ def start_sink(kind: str, port: int) -> subprocess.Popen[bytes]:
     raise SystemExit(f"SMTP sink did not start: {' '.join(command)}")
 
 
+def bench_case(n: int) -> Case:
+    return Case(
+        complaint_id=f"bench-{n}",
+        customer_name=f"Customer {n}",
+        channel="email",
+        email=f"customer{n}@example.com",
+        regime="uk-fca-disp",
+        language="en-GB",
+    )
+
+
+def acknowledgement() -> ComposedMessage:
+    """The message the notifier sends in this benchmark: every row moves the same text,
+    so the sink does the same work for each."""
+    assigned = Assigned("Mei Chen", "Cards")
+    case = bench_case(0).with_handler(assigned.handler_name, assigned.team_name)
+    [planned] = plan(case, assigned, PlanRules())
+    return MessageComposer("Kintsugi Financial").compose(case, planned, "email")
+
+
 def prebuilt(count: int) -> list[EmailMessage]:
+    """The acknowledgement with the notifier's headers, built before the clock starts."""
+    text = acknowledgement()
     messages = []
     for n in range(count):
         message = EmailMessage()
-        message["From"] = FROM
+        message["From"] = f"{text.signed_by} (Kintsugi Financial) <{FROM}>"
         message["To"] = f"customer{n}@example.com"
-        message["Subject"] = f"We're on it: your complaint {n}"
+        message["Subject"] = text.subject
+        message["Date"] = format_datetime(datetime.now(UTC))
         message["Message-ID"] = f"<bench-{n}@kintsugi.example>"
-        message.set_content("Dear customer,\n\n" + "We are looking after your complaint. " * 20)
+        message["X-Kintsugi-Complaint-Id"] = f"bench-{n}"
+        message["X-Kintsugi-Notification-Id"] = f"n-{n}"
+        message.set_content(text.body, cte="quoted-printable")
         messages.append(message)
     return messages
 
@@ -189,8 +215,7 @@ async def in_flight(work: Iterable[Callable[[], Awaitable[object]]], limit: int)
 
 async def pool_sends(port: int, count: int, connections: int) -> Run:
     pool, sender = pooled_sender(port, connections)
-    body = "Dear customer,\n\n" + "We are looking after your complaint. " * 20
-    message = ComposedMessage("We're on it: your complaint", body, "Mei Chen")
+    message = acknowledgement()
 
     def job(n: int) -> Callable[[], Awaitable[str]]:
         return lambda: sender.send(
@@ -239,17 +264,7 @@ class Events:
 
 async def notifier_handles(port: int, count: int, connections: int) -> Run:
     pool, sender = pooled_sender(port, connections)
-    cases = [
-        Case(
-            complaint_id=f"bench-{n}",
-            customer_name=f"Customer {n}",
-            channel="email",
-            email=f"customer{n}@example.com",
-            regime="uk-fca-disp",
-            language="en-GB",
-        )
-        for n in range(count)
-    ]
+    cases = [bench_case(n) for n in range(count)]
     events = Events()
     notifier = Notifier(
         _Cases(cases),
