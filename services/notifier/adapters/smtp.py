@@ -36,8 +36,8 @@ class SmtpServer:
     username: str | None = None
     password: str | None = None
     ehlo_name: str | None = None
-    # Connecting (greeting, EHLO, TLS, login) and handing over one message are each
-    # bounded by this long.
+    # Each step of connecting (greeting, EHLO, TLS, login), and handing over one message
+    # (MAIL to the end of DATA), are bounded by this long.
     timeout_s: float = 10.0
     max_connections: int = 8
     idle_s: float = 30.0  # a connection idle longer is closed rather than reused
