@@ -143,6 +143,12 @@ class SmtpPool:
             timeout=s.timeout_s,
         )
         await smtp.connect()
+        if smtp.is_ehlo_or_helo_needed:
+            # Part of connecting, and what says whether the relay takes SIZE.
+            try:
+                await smtp.ehlo()
+            except aiosmtplib.SMTPHeloError:
+                await smtp.helo()
         return _Connection(smtp, time.monotonic())
 
     def _discard(self, connection: _Connection) -> None:
