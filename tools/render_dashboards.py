@@ -357,6 +357,33 @@ DELIVERY_TIME = Panel(
     ),
     unit="s",
 )
+MESSAGES_WAITING = Panel(
+    "Customer messages waiting",
+    "Complaints with a message waiting for its next attempt (a failing provider, quiet "
+    "hours, the daily cap), and final or holding responses held for the executive "
+    "office's review (rule 10). A held response goes out when a reviewer records a note "
+    "on the complaint, or unapproved at EXECUTIVE_REVIEW_MARGIN_H before its regulatory "
+    "deadline: a rising held count means the office is behind, not that anything is late.",
+    (
+        ("sum(kintsugi_notifications_pending{S})", "waiting for a retry"),
+        ("sum(kintsugi_notifications_held_for_review{S})", "held for executive review"),
+    ),
+)
+LONGEST_WAIT = Panel(
+    "Longest wait: retries and executive review",
+    "How long the oldest message has waited since its first attempt (past an hour pages as "
+    "KintsugiNotificationsOverdue), and how long the oldest held response has waited for "
+    "the executive office. Holds are expected to last days; one that outlives the office's "
+    "usual turnaround is worth a call to the office.",
+    (
+        ("max(kintsugi_notification_oldest_pending_seconds{S})", "oldest retry"),
+        (
+            "max(kintsugi_notification_oldest_held_for_review_seconds{S})",
+            "oldest held for review",
+        ),
+    ),
+    unit="s",
+)
 EVENTS_PUBLISHED = Panel(
     "Events published per minute, by type",
     "What this service tells the rest of the system.",
@@ -425,7 +452,12 @@ DASHBOARD_SET: tuple[Dashboard, ...] = (
         "notifier",
         "Customer messages",
         "What customers are told, on which channel, and how fast it leaves.",
-        (Row("Customer messages", (NOTIFICATIONS, DELIVERY_TIME)),),
+        (
+            Row(
+                "Customer messages",
+                (NOTIFICATIONS, DELIVERY_TIME, MESSAGES_WAITING, LONGEST_WAIT),
+            ),
+        ),
     ),
 )
 

@@ -41,7 +41,9 @@ class NotifierSettings(ServiceSettings):
     )
     smtp_ehlo_name: str | None = Field(default=None, description="Name sent in EHLO")
     smtp_from_address: str = Field(default="complaints@kintsugi.example")
-    smtp_timeout_s: float = Field(default=10.0, gt=0, description="Per SMTP command")
+    smtp_timeout_s: float = Field(
+        default=10.0, gt=0, description="Each step of connecting; handing over one message"
+    )
     smtp_max_connections: int = Field(default=8, ge=1, le=256)
     # HTTP gateways (SMS, chat, private social messages); a channel without a URL is off.
     sms_gateway_url: str | None = Field(default=None)

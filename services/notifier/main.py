@@ -73,13 +73,19 @@ def provider_check(notifier: Notifier, destination: str) -> Callable[[], bool]:
     return lambda: notifier.breakers.healthy(destination, system_clock())
 
 
+def seconds(waited: timedelta | None) -> float:
+    return waited.total_seconds() if waited is not None else 0.0
+
+
 async def retry_on_schedule(notifier: Notifier, stop: asyncio.Event, tick_s: float) -> None:
     """Pending deliveries go out on their own schedule, not only when new events arrive."""
     while not stop.is_set():
         await notifier.retry_due()
-        metrics.NOTIFICATIONS_PENDING.set(len(notifier.pending))
-        oldest = notifier.oldest_pending()
-        metrics.NOTIFICATION_OLDEST_PENDING_SECONDS.set(oldest.total_seconds() if oldest else 0)
+        backlog = notifier.backlog()
+        metrics.NOTIFICATIONS_PENDING.set(backlog.retrying)
+        metrics.NOTIFICATION_OLDEST_PENDING_SECONDS.set(seconds(backlog.oldest_retry))
+        metrics.NOTIFICATIONS_HELD_FOR_REVIEW.set(backlog.held_for_review)
+        metrics.NOTIFICATION_OLDEST_HELD_FOR_REVIEW_SECONDS.set(seconds(backlog.oldest_hold))
         now = system_clock()
         for destination, state in notifier.breakers.report(now).items():
             metrics.NOTIFICATION_PROVIDER_UP.labels(destination).set(state == "closed")

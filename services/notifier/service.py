@@ -31,6 +31,7 @@ from services.notifier.domain.messages import (
     STAFF_SIGNATURE,
     ComposedMessage,
     MessageComposer,
+    locale_for,
     zone_for,
 )
 from services.notifier.domain.planner import (
@@ -51,10 +52,17 @@ from services.notifier.domain.retry import (
     RetrySchedule,
     transient,
 )
-from services.notifier.domain.review import HELD_FOR_REVIEW, RELEASE_AT, ExecutiveReview
+from services.notifier.domain.review import (
+    HELD_FOR_REVIEW,
+    HELD_SINCE,
+    RELEASE_AT,
+    ExecutiveReview,
+    held_since,
+    is_held_for_review,
+)
 from services.notifier.domain.staff import STAFF_EMAIL, STAFF_ID, is_staff
 
-__all__ = ["ACKNOWLEDGEMENT", "Delivery", "Notifier", "UnknownComplaint"]
+__all__ = ["ACKNOWLEDGEMENT", "Backlog", "Delivery", "Hold", "Notifier", "UnknownComplaint"]
 
 Clock = Callable[[], datetime]
 
@@ -79,6 +87,39 @@ class Failure:
     # Retryable: a later attempt is scheduled at ``next_attempt_at``.
     next_attempt_at: datetime | None
     fallback_channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """A response held for the executive office's review, from when it would have gone."""
+
+    notification_id: str
+    purpose: str
+    channel: str
+    language: str
+    release_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """What waits on this worker, for the gauges."""
+
+    # Complaints with a message waiting for its next attempt (or its sending window).
+    retrying: int
+    # How long the longest-waiting of those messages has waited since its first attempt.
+    oldest_retry: timedelta | None
+    # Responses held for the executive office, and how long the oldest hold has lasted.
+    held_for_review: int
+    oldest_hold: timedelta | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Waiting:
+    """One complaint's share of the backlog, kept as its ledger changes."""
+
+    first_tried: datetime | None  # earliest first attempt among messages to try again
+    retrying: bool
+    holds: tuple[datetime | None, ...]  # when each response held for review began waiting
 
 
 class CaseStore(Protocol):
@@ -109,6 +150,7 @@ class Sender(Protocol):
 class NotificationEvents(Protocol):
     async def sent(self, complaint_id: str, delivery: Delivery, cause: Cause) -> None: ...
     async def failed(self, complaint_id: str, failure: Failure, cause: Cause) -> None: ...
+    async def held_for_review(self, complaint_id: str, hold: Hold, cause: Cause) -> None: ...
 
 
 class UpdateAllowance(Protocol):
@@ -166,8 +208,10 @@ class Notifier:
         # The consumer and the retry timer may touch one complaint at once: one lock
         # stripe per complaint keeps its ledger updates in order.
         self._locks = [asyncio.Lock() for _ in range(256)]
-        # Earliest pending attempt per complaint, so the timer need not read every case.
+        # Earliest pending attempt per complaint, so the timer need not read every case,
+        # and what each complaint has waiting, so the gauges need not either.
         self._due: dict[str, datetime] = {}
+        self._waiting: dict[str, _Waiting] = {}
 
     # ---- facts about the complaint ---------------------------------------------------
 
@@ -197,6 +241,7 @@ class Notifier:
     def reindex(self) -> None:
         """After partitions are restored: find the pending deliveries they hold."""
         self._due = {}
+        self._waiting = {}
         for case in self._store.all():
             self._track(case)
 
@@ -313,7 +358,13 @@ class Notifier:
         release = self._review.release_at(case, planned.purpose, entry.facts, now)
         if release is not None:
             # Until the executive office approves, or the margin before the deadline.
-            entry = replace(entry, facts={**entry.facts, RELEASE_AT: release.isoformat()})
+            if RELEASE_AT not in entry.facts:  # the hold begins: the timeline hears once
+                route = self._route(case, planned, entry)
+                channel = route.channel if route is not None else case.channel
+                hold = Hold(nid, planned.purpose, channel, locale_for(case), release)
+                await self._events.held_for_review(case.complaint_id, hold, cause)
+                facts = {RELEASE_AT: release.isoformat(), HELD_SINCE: now.isoformat()}
+                entry = replace(entry, facts={**entry.facts, **facts})
             return await self._hold(case, nid, entry, HELD_FOR_REVIEW, release), None
         while True:
             route = self._route(case, planned, entry)
@@ -519,8 +570,14 @@ class Notifier:
         due = case.next_retry_at()
         if due is None:
             self._due.pop(case.complaint_id, None)
-        else:
-            self._due[case.complaint_id] = due
+            self._waiting.pop(case.complaint_id, None)
+            return
+        self._due[case.complaint_id] = due
+        pending = case.pending().values()
+        holds = tuple(held_since(entry) for entry in pending if is_held_for_review(entry))
+        others = [entry for entry in pending if not is_held_for_review(entry)]
+        tried = [at for at in (entry.first_tried for entry in others) if at is not None]
+        self._waiting[case.complaint_id] = _Waiting(min(tried, default=None), bool(others), holds)
 
     def _pull_forward(self) -> None:
         """A provider is back: everything waiting goes out on the next round, not after
@@ -531,14 +588,16 @@ class Notifier:
     def _lock(self, complaint_id: str) -> asyncio.Lock:
         return self._locks[zlib.crc32(complaint_id.encode()) % len(self._locks)]
 
-    def oldest_pending(self) -> timedelta | None:
-        """How long the longest-waiting pending message has waited (for the gauge)."""
+    def backlog(self) -> Backlog:
+        """What waits on this worker: messages to try again, responses held for review."""
         now = self._clock()
-        oldest = None
-        for complaint_id in self._due:
-            case = self._store.get(complaint_id)
-            for entry in case.pending().values() if case else ():
-                first = entry.first_tried
-                if first is not None and (oldest is None or first < oldest):
-                    oldest = first
-        return now - oldest if oldest is not None else None
+        waiting = self._waiting.values()
+        tried = [w.first_tried for w in waiting if w.first_tried is not None]
+        holds = [since for w in waiting for since in w.holds]
+        began = [since for since in holds if since is not None]
+        return Backlog(
+            retrying=sum(1 for w in waiting if w.retrying),
+            oldest_retry=now - min(tried) if tried else None,
+            held_for_review=len(holds),
+            oldest_hold=now - min(began) if began else None,
+        )

@@ -4,20 +4,29 @@ Two complaints the router sampled for review are resolved. One has weeks left be
 regulatory deadline: its final response waits for the executive office's note. The other
 is close to its deadline: its response goes out unapproved at the configured margin -
 after the notifier restarted, from the hold it kept in its durable state - while the first
-is still waiting. Counted at the SMTP server: one final response each.
+is still waiting. Counted at the SMTP server: one final response each. While they wait,
+the notifier's /metrics (which promtool accepts) counts both holds, and the timeline says
+each response was requested for executive review.
 """
 
 from __future__ import annotations
 
 import asyncio
+import shutil
+import subprocess
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import aiohttp
+import pytest
 from google.protobuf.message import Message
+from prometheus_client.parser import text_string_to_metric_families
 
-from kintsugi.common.codec import Event
+from kintsugi.common.codec import Event, event_type
 from kintsugi.common.kafka import EventPublisher, make_producer
 from kintsugi.common.kafka_settings import KafkaSettings
+from kintsugi.common.ops_server import Health, OpsServer
 from kintsugi.common.timeutil import to_timestamp
 from kintsugi.common.topics import COMPLAINT_EVENTS
 from kintsugi.events.v1 import clock_pb2 as cpb
@@ -30,6 +39,7 @@ from tests.integration.test_notifier_kafka import (
     running_notifier,
     until,
 )
+from tools.devstack.events import TopicTail
 from tools.devstack.mailbox import Mailbox
 
 __all__ = ["mailbox"]  # the fixture, shared with the notifier's Kafka tests
@@ -84,6 +94,58 @@ def final_responses(box: Mailbox, complaint_id: str) -> int:
     return sum(1 for s in messages_for(box, complaint_id) if s.startswith(FINAL_RESPONSE))
 
 
+async def scrape(port: int) -> str:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(f"http://127.0.0.1:{port}/metrics") as response,
+    ):
+        return await response.text()
+
+
+def gauge(text: str, name: str) -> float:
+    [family] = (f for f in text_string_to_metric_families(text) if f.name == name)
+    [sample] = family.samples
+    return sample.value
+
+
+async def held_on_metrics(port: int, count: int) -> str:
+    """/metrics once the retry timer has published ``count`` holds (it ticks every 0.5 s)."""
+    deadline = time.monotonic() + 30
+    while gauge(text := await scrape(port), "kintsugi_notifications_held_for_review") != count:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"held-for-review gauge never reached {count}")
+        await asyncio.sleep(0.2)
+    return text
+
+
+def promtool_accepts(text: str) -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed (make lint installs it)")
+    checked = subprocess.run(
+        [promtool, "check", "metrics"], input=text, capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+async def requested_for_review(
+    kafka: KafkaSettings, complaints: set[str], since: float
+) -> set[str]:
+    """Which of ``complaints`` the timeline shows a response requested for review."""
+    async with TopicTail(kafka, kafka.topic(COMPLAINT_EVENTS), since=since) as tail:
+        seen = await tail.collect(
+            lambda events: {e.complaint_id for e in events if held(e)} >= complaints, 30
+        )
+    return {e.complaint_id for e in seen if held(e)} & complaints
+
+
+def held(event: Event) -> bool:
+    return (
+        event_type(event) == "notification_requested"
+        and event.notification_requested.requires_executive_review
+    )
+
+
 async def test_a_sampled_response_waits_for_approval_or_goes_at_the_margin_never_twice(
     kafka_settings: KafkaSettings, unique: str, mailbox: tuple[object, Mailbox]
 ) -> None:
@@ -101,6 +163,10 @@ async def test_a_sampled_response_waits_for_approval_or_goes_at_the_margin_never
     await producer.start()
     publisher = EventPublisher(producer, kafka_settings.topic(COMPLAINT_EVENTS))
     weeks_left, deadline_near = str(uuid.uuid4()), str(uuid.uuid4())
+    began = time.time()
+    metrics_endpoint = OpsServer(Health(), "127.0.0.1", 0)  # this process's /metrics
+    await metrics_endpoint.start()
+    port = metrics_endpoint.bound_port or 0
     try:
         async with running_notifier(settings) as health:
             await until(lambda: all(health.report().values()) and bool(health.report()))
@@ -113,17 +179,24 @@ async def test_a_sampled_response_waits_for_approval_or_goes_at_the_margin_never
             await until(
                 lambda: all(len(messages_for(box, c)) == 1 for c in (weeks_left, deadline_near))
             )
+            promtool_accepts(await held_on_metrics(port, 2))
+            both = {weeks_left, deadline_near}
+            assert await requested_for_review(kafka_settings, both, began) == both
         assert final_responses(box, deadline_near) == 0
         async with running_notifier(settings) as health:  # restarted while holding both
             await until(lambda: final_responses(box, deadline_near) == 1)
             assert final_responses(box, weeks_left) == 0  # still waiting for the office
+            text = await held_on_metrics(port, 1)
+            assert gauge(text, "kintsugi_notification_oldest_held_for_review_seconds") > 0
 
             await publisher.publish(approval(weeks_left))
             await until(lambda: final_responses(box, weeks_left) == 1)
+            await held_on_metrics(port, 0)
             await publisher.publish(approval(weeks_left), approval(deadline_near))  # again
             await asyncio.sleep(5)  # room for a duplicate to arrive, if one were coming
     finally:
         await producer.stop()
+        await metrics_endpoint.stop()
 
     for complaint_id in (weeks_left, deadline_near):
         subjects = messages_for(box, complaint_id)

@@ -267,3 +267,33 @@ async def test_an_outage_loses_nothing_and_doubles_nothing(
 
     assert sorted(str(m["To"]) for m in handler.received) == sorted(c.email for c in cases)
     assert notifier.pending == {}
+
+
+@pytest.mark.parametrize(("spare", "accepted"), [(0, True), (-1, False)])
+async def test_the_size_declared_at_mail_is_the_size_on_the_wire(
+    spare: int, accepted: bool
+) -> None:
+    """A relay with a size limit refuses at MAIL, before the message is sent, when the
+    declared size is over it - and only then."""
+    handler = MisbehavingMailbox()
+    sender = email_sender(free_port())
+    built = sender.build(
+        recipient="jane@example.com", message=MESSAGE, notification_id="n-1", complaint_id="c-1"
+    )
+    wire_size = len(built) + built.count(b"\n")  # every line ends in CRLF on the wire
+    controller = Controller(
+        handler, hostname="127.0.0.1", port=free_port(), data_size_limit=wire_size + spare
+    )
+    controller.start()
+    try:
+        sender = email_sender(controller.port)
+        if accepted:
+            await send(sender)
+        else:
+            failure = await failure_of(sender)
+            assert failure.kind is FailureKind.PERMANENT
+            assert "at MAIL" in failure.reason  # before a byte of the message was sent
+    finally:
+        controller.stop()
+
+    assert len(handler.received) == (1 if accepted else 0)

@@ -228,11 +228,21 @@ NOTIFICATION_DELIVERY_SECONDS = Histogram(
 )
 NOTIFICATIONS_PENDING = Gauge(
     "kintsugi_notifications_pending",
-    "Complaints with a customer message waiting for a retry on this worker",
+    "Complaints with a customer message waiting for a retry on this worker "
+    "(responses held for executive review are counted on their own)",
 )
 NOTIFICATION_OLDEST_PENDING_SECONDS = Gauge(
     "kintsugi_notification_oldest_pending_seconds",
     "How long the longest-waiting pending customer message has been waiting",
+)
+NOTIFICATIONS_HELD_FOR_REVIEW = Gauge(
+    "kintsugi_notifications_held_for_review",
+    "Customer responses on this worker held for the executive office's review "
+    "(each goes out on approval, or unapproved at the margin before its deadline)",
+)
+NOTIFICATION_OLDEST_HELD_FOR_REVIEW_SECONDS = Gauge(
+    "kintsugi_notification_oldest_held_for_review_seconds",
+    "How long the longest-held response has been waiting for executive review",
 )
 NOTIFICATION_PROVIDER_UP = Gauge(
     "kintsugi_notification_provider_up",

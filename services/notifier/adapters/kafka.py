@@ -19,6 +19,7 @@ from kintsugi.events.v1 import clock_pb2 as cpb
 from kintsugi.events.v1 import complaint_pb2 as pb
 from kintsugi.events.v1 import notification_pb2 as npb
 from services.notifier.domain.case import Case, mask_recipient
+from services.notifier.domain.messages import form_for, template_name
 from services.notifier.domain.planner import (
     CUSTOMER_FACING_KINDS,
     Assigned,
@@ -30,7 +31,7 @@ from services.notifier.domain.planner import (
     UpdateDue,
 )
 from services.notifier.domain.staff import CallRequested, Escalated, is_staff
-from services.notifier.service import Delivery, Failure, Notifier, UnknownComplaint
+from services.notifier.service import Delivery, Failure, Hold, Notifier, UnknownComplaint
 
 log = get_logger(__name__)
 
@@ -141,6 +142,37 @@ class PublishedNotifications:
             reason=failure.reason,
             retry_at=failure.next_attempt_at.isoformat() if failure.next_attempt_at else None,
             fallback=failure.fallback_channel or None,
+        )
+
+    async def held_for_review(self, complaint_id: str, hold: Hold, cause: Cause) -> None:
+        """The timeline says the response exists and waits for the executive office
+        (``NotificationRequested`` with ``requires_executive_review``); the release time
+        is in the log line, the ledger and the gauges."""
+        now = self._clock()
+        await self._publisher.publish(
+            new_event(
+                complaint_id=complaint_id,
+                producer="notifier",
+                event_id=derived_id(hold.notification_id, "held-for-review"),
+                occurred_at=now,
+                recorded_at=now,
+                causation_id=cause.event_id,
+                correlation_id=cause.correlation_id,
+                payload=npb.NotificationRequested(
+                    notification_id=hold.notification_id,
+                    purpose=PURPOSE_VALUES[hold.purpose],
+                    channel=CHANNEL_VALUES.get(hold.channel, pb.CHANNEL_UNSPECIFIED),
+                    template_id=template_name(hold.language, hold.purpose, form_for(hold.channel)),
+                    language=hold.language,
+                    requires_executive_review=True,
+                ),
+            )
+        )
+        log.info(
+            "response_held_for_review",
+            complaint_id=complaint_id,
+            purpose=hold.purpose,
+            release_at=hold.release_at.isoformat(),
         )
 
 

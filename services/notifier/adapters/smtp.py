@@ -36,7 +36,9 @@ class SmtpServer:
     username: str | None = None
     password: str | None = None
     ehlo_name: str | None = None
-    timeout_s: float = 10.0  # per SMTP command, connect included
+    # Each step of connecting (greeting, EHLO, TLS, login), and handing over one message
+    # (MAIL to the end of DATA), are bounded by this long.
+    timeout_s: float = 10.0
     max_connections: int = 8
     idle_s: float = 30.0  # a connection idle longer is closed rather than reused
 
@@ -68,14 +70,14 @@ class SmtpPool:
                 if connection is None:
                     connection = await self._connect()
                 try:
-                    await connection.smtp.sendmail(sender, [recipient], raw)
+                    await self._transfer(connection.smtp, sender, recipient, raw)
                 except aiosmtplib.SMTPServerDisconnected:
                     if not reused:
                         raise
                     # The relay closed an idle connection: nothing was accepted, try fresh.
                     self._discard(connection)
                     connection = await self._connect()
-                    await connection.smtp.sendmail(sender, [recipient], raw)
+                    await self._transfer(connection.smtp, sender, recipient, raw)
             except BaseException as error:
                 if connection is not None:
                     self._discard(connection)
@@ -84,6 +86,26 @@ class SmtpPool:
                 raise
             connection.last_used = time.monotonic()
             self._idle.append(connection)
+
+    async def _transfer(
+        self, smtp: aiosmtplib.SMTP, sender: str, recipient: str, raw: bytes
+    ) -> None:
+        """MAIL, RCPT and DATA under one deadline. Not ``sendmail``: it parses each address
+        twice and rescans the message to size it, and a timer per command costs as much
+        again - together a fifth of the CPU a message takes. A failure leaves nothing to
+        reset: the pool discards the connection."""
+        options = []
+        if smtp.supports_extension("size"):
+            # On the wire every line ends in CRLF; ``build`` ends them in LF.
+            size = len(raw) + raw.count(b"\n") - raw.count(b"\r\n")
+            options.append(f"SIZE={size}")
+        try:
+            async with asyncio.timeout(self.server.timeout_s):
+                await smtp.mail(sender, options=options, timeout=None)
+                await smtp.rcpt(recipient, timeout=None)
+                await smtp.data(raw, timeout=None)
+        except TimeoutError:
+            raise transient(f"SMTP timeout: no answer within {self.server.timeout_s:g} s") from None
 
     async def check(self) -> bool:
         """Can a connection be opened and greeted now? (readiness detail)"""
@@ -121,6 +143,12 @@ class SmtpPool:
             timeout=s.timeout_s,
         )
         await smtp.connect()
+        if smtp.is_ehlo_or_helo_needed:
+            # Part of connecting, and what says whether the relay takes SIZE.
+            try:
+                await smtp.ehlo()
+            except aiosmtplib.SMTPHeloError:
+                await smtp.helo()
         return _Connection(smtp, time.monotonic())
 
     def _discard(self, connection: _Connection) -> None:
@@ -176,6 +204,8 @@ class SmtpEmailSender:
         self._from = require_single_line("smtp_from_address", from_address)
         self._from_name = header_text(from_name)
         self._clock = clock
+        self._delivery_seconds = metrics.NOTIFICATION_DELIVERY_SECONDS.labels("email")
+        self._date: tuple[datetime, str] | None = None
 
     def destination(self, recipient: str) -> str:
         return self._pool.server.name
@@ -201,7 +231,7 @@ class SmtpEmailSender:
             ("From", formataddr((f"{signer} ({self._from_name})", self._from), "utf-8")),
             ("To", require_single_line("recipient", recipient)),
             ("Subject", _encoded_word(header_text(message.subject))),
-            ("Date", format_datetime(self._clock())),
+            ("Date", self._date_header()),
             ("Message-ID", self.provider_message_id(notification_id)),
             ("X-Kintsugi-Complaint-Id", require_single_line("complaint_id", complaint_id)),
             ("X-Kintsugi-Notification-Id", require_single_line("notification_id", notification_id)),
@@ -213,6 +243,13 @@ class SmtpEmailSender:
         body = binascii.b2a_qp(message.body.replace("\r\n", "\n").encode("utf-8"), istext=True)
         # LF line ends, as ``EmailMessage.as_bytes`` gives: aiosmtplib sends them as CRLF.
         return head + b"\n" + body
+
+    def _date_header(self) -> str:
+        """The Date header has whole seconds: formatted once a second, not per message."""
+        now = self._clock().replace(microsecond=0)
+        if self._date is None or self._date[0] != now:
+            self._date = (now, format_datetime(now))
+        return self._date[1]
 
     async def send(
         self, *, recipient: str, message: ComposedMessage, notification_id: str, complaint_id: str
@@ -227,7 +264,5 @@ class SmtpEmailSender:
         try:
             await self._pool.send(self._from, recipient, raw)
         finally:
-            metrics.NOTIFICATION_DELIVERY_SECONDS.labels("email").observe(
-                time.perf_counter() - started
-            )
+            self._delivery_seconds.observe(time.perf_counter() - started)
         return self.provider_message_id(notification_id)

@@ -93,6 +93,8 @@ def make_environment(templates: Path) -> Environment:
         autoescape=select_autoescape(["html", "htm"], default_for_string=False),
         keep_trailing_newline=True,
         trim_blocks=True,
+        # Templates ship with the code and are linted at start-up: no stat per message.
+        auto_reload=False,
     )
 
 

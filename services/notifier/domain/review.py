@@ -20,12 +20,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from services.notifier.domain.case import Case
+from services.notifier.domain.case import PENDING, Case, LedgerEntry
 
 REVIEWED_PURPOSES = frozenset({"final_response", "holding_response"})
-# Ledger fact: when a held response goes out without approval (ISO 8601).
+# Ledger facts: when a held response goes out without approval, and when the hold began
+# (ISO 8601; the second is what operators see as the hold's age).
 RELEASE_AT = "review_release_at"
+HELD_SINCE = "review_held_since"
 HELD_FOR_REVIEW = "held for executive review"
+
+
+def is_held_for_review(entry: LedgerEntry) -> bool:
+    return entry.status == PENDING and entry.reason == HELD_FOR_REVIEW
+
+
+def held_since(entry: LedgerEntry) -> datetime | None:
+    """When the hold began; None for a hold recorded before its start was kept."""
+    since = entry.facts.get(HELD_SINCE)
+    return datetime.fromisoformat(since) if since else None
 
 
 @dataclass(frozen=True, slots=True)

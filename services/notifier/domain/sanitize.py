@@ -41,6 +41,10 @@ class UnsafeHeader(ValueError):
 
 def require_single_line(field: str, value: str) -> str:
     """For values we build ourselves (addresses, ids): a line break is a bug, say which."""
-    if _LINE_BREAKS.search(value) or any(_is_control(ch) for ch in value):
+    if value.isascii():  # addresses and ids, once per send: regexes rather than a loop
+        unsafe = bool(_LINE_BREAKS.search(value) or _ASCII_CONTROLS.search(value))
+    else:
+        unsafe = bool(_LINE_BREAKS.search(value)) or any(_is_control(ch) for ch in value)
+    if unsafe:
         raise UnsafeHeader(f"{field}: must be one line without control characters")
     return value

@@ -11,7 +11,7 @@ from kintsugi.common.ids import Cause
 from services.notifier.domain.case import Case
 from services.notifier.domain.messages import ComposedMessage
 from services.notifier.domain.retry import DeliveryFailure
-from services.notifier.service import Delivery, Failure
+from services.notifier.service import Delivery, Failure, Hold
 
 COMPLAINT_ID = "5f0c6a8e-2b1d-5e7a-9c3f-1a2b3c4d5e6f"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -102,12 +102,16 @@ class RecordedNotifications:
     def __init__(self) -> None:
         self.announced_sent: list[tuple[str, Delivery, Cause]] = []
         self.announced_failed: list[tuple[str, Failure, Cause]] = []
+        self.announced_holds: list[tuple[str, Hold, Cause]] = []
 
     async def sent(self, complaint_id: str, delivery: Delivery, cause: Cause) -> None:
         self.announced_sent.append((complaint_id, delivery, cause))
 
     async def failed(self, complaint_id: str, failure: Failure, cause: Cause) -> None:
         self.announced_failed.append((complaint_id, failure, cause))
+
+    async def held_for_review(self, complaint_id: str, hold: Hold, cause: Cause) -> None:
+        self.announced_holds.append((complaint_id, hold, cause))
 
     @property
     def failures(self) -> list[Failure]:

@@ -149,3 +149,19 @@ def test_a_body_keeps_line_breaks_but_no_other_control_characters(value: str) ->
 def test_a_value_we_build_with_a_line_break_is_refused_naming_the_field() -> None:
     with pytest.raises(UnsafeHeader, match="recipient: must be one line"):
         require_single_line("recipient", "a@b.test\r\nBcc: c@d.test")
+
+
+@given(st.text())
+def test_a_value_we_build_is_refused_exactly_when_it_holds_a_break_or_a_control(
+    value: str,
+) -> None:
+    unsafe = any(
+        ch in "\r\n\u0085\u2028\u2029" or (ch != "\t" and unicodedata.category(ch)[0] == "C")
+        for ch in value
+    )
+    try:
+        require_single_line("notification_id", value)
+    except UnsafeHeader:
+        assert unsafe
+    else:
+        assert not unsafe

@@ -215,3 +215,37 @@ async def test_a_sampled_complaint_still_gets_its_progress_updates_and_delay_not
     await notifier.handle(COMPLAINT_ID, DeadlineWarning(cfpb, 90, FINAL_DUE), Cause("w", "c"))
 
     assert len(world.email.sent) == 3  # acknowledgement, progress update, delay notice
+
+
+async def test_operators_see_each_held_response_and_how_long_it_has_waited() -> None:
+    world = ReviewWorld()
+    notifier = world.notifier()
+    await sampled_and_resolved(world, notifier)
+    world.clock.advance(hours=5)
+
+    # A restart finds the hold in durable state: still counted, its age kept.
+    backlog = world.notifier().backlog()
+    assert (backlog.held_for_review, backlog.oldest_hold) == (1, timedelta(hours=5))
+    # Held is not retrying: the pending-delivery gauges (and their page) stay quiet.
+    assert (backlog.retrying, backlog.oldest_retry) == (0, None)
+
+    await notifier.handle(COMPLAINT_ID, NoteRecorded("note-1", "exec.office"), Cause("n", "c"))
+    backlog = notifier.backlog()
+    assert (backlog.held_for_review, backlog.oldest_hold) == (0, None)
+
+
+async def test_the_timeline_hears_once_that_a_response_waits_for_review() -> None:
+    world = ReviewWorld()
+    notifier = world.notifier()
+    await sampled_and_resolved(world, notifier)
+    # Replayed, retried on the timer, and after a restart: one announcement.
+    await notifier.handle(COMPLAINT_ID, Resolved("resolved", NOW), Cause("resolved", "c"))
+    world.clock.advance(days=1)
+    await notifier.retry_due()
+    await world.notifier().retry_due()
+
+    [(complaint_id, hold, cause)] = world.events.announced_holds
+    assert complaint_id == COMPLAINT_ID and cause.event_id == "resolved"
+    assert (hold.purpose, hold.channel) == ("final_response", "email")
+    assert hold.release_at == FINAL_DUE - REVIEW.margin
+    assert world.events.announced_sent[-1][1].purpose == "acknowledgement"  # nothing else sent

@@ -26,7 +26,7 @@ from services.notifier.domain.planner import (
     UpdateDue,
 )
 from services.notifier.domain.staff import CallRequested, Escalated
-from services.notifier.service import Delivery, Failure
+from services.notifier.service import Delivery, Failure, Hold
 
 NOW = datetime(2026, 3, 2, 9, tzinfo=UTC)
 REF = cpb.ClockRef(clock_id="fca-final-8wk", clock_kind="final_response", regulatory=True, cycle=2)
@@ -188,3 +188,20 @@ async def test_staff_messages_never_reach_the_customers_timeline() -> None:
     )
 
     assert captured.events == []
+
+
+async def test_a_response_held_for_review_is_on_the_timeline_as_requested_for_review() -> None:
+    captured = Captured()
+    published = PublishedNotifications(captured, lambda: NOW)  # type: ignore[arg-type]
+    hold = Hold("n-1", "final_response", "email", "en-GB", NOW + timedelta(weeks=7))
+
+    await published.held_for_review("c-1", hold, Cause("resolved", "r"))
+
+    [held] = captured.events
+    requested = held.notification_requested
+    assert requested.requires_executive_review
+    assert requested.notification_id == "n-1"
+    assert requested.purpose == npb.NOTIFICATION_PURPOSE_FINAL_RESPONSE
+    assert requested.channel == pb.CHANNEL_EMAIL
+    assert requested.template_id == "en-GB/final_response.long.j2"
+    assert held.causation_id == "resolved"
