@@ -16,6 +16,7 @@ from kintsugi.common.codec import (
     EVENT_TYPE_HEADER,
     Event,
     UndecodableMessage,
+    UnknownEventKind,
     decode,
     encode,
     event_type,
@@ -205,11 +206,11 @@ def test_an_event_without_a_payload_is_undecodable_and_says_so() -> None:
         decode(event.SerializeToString())
 
 
-def test_a_payload_from_a_newer_schema_is_reported_as_unknown_not_crashing() -> None:
+def test_a_payload_from_a_newer_schema_is_an_unknown_kind_not_poison() -> None:
     # Field 99 in the oneof range does not exist yet: an old consumer sees no payload.
     event = an_event()
     event.ClearField("assigned")
     newer = event.SerializeToString() + b"\x9a\x06\x02\x08\x01"  # field 99, 2 bytes
 
-    with pytest.raises(UndecodableMessage, match="unknown or empty oneof"):
+    with pytest.raises(UnknownEventKind, match=r"unknown kind \(fields \[99\]\)"):
         decode(newer)
