@@ -83,7 +83,10 @@ def _fill(draw: st.DrawFn, message: Message, field: FieldDescriptor, depth: int)
     target = getattr(message, field.name)
     is_message = field.cpp_type == F.CPPTYPE_MESSAGE
     if is_message and field.message_type.GetOptions().map_entry:
-        key, value = field.message_type.fields_by_name["key"], field.message_type.fields_by_name["value"]
+        key, value = (
+            field.message_type.fields_by_name["key"],
+            field.message_type.fields_by_name["value"],
+        )
         entries = draw(st.dictionaries(_scalar(key), _scalar(value), max_size=4))
         target.update(entries)
         return
