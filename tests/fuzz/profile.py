@@ -2,6 +2,7 @@
 
 ``make test`` runs the default profile (a few hundred cases in all, so the suite stays
 fast); ``make fuzz`` sets ``KINTSUGI_FUZZ=full``: over 100,000 cases across the targets.
+``KINTSUGI_FUZZ=<n>`` runs ``n`` cases per unit of a test's share, for anything between.
 Each test counts the cases it really ran (``tally``), and the session prints the totals.
 """
 
@@ -26,8 +27,12 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
-PROFILE = "fuzz-full" if os.environ.get("KINTSUGI_FUZZ") == "full" else "fuzz-default"
+_CHOSEN = os.environ.get("KINTSUGI_FUZZ", "")
+PROFILE = "fuzz-full" if _CHOSEN == "full" else "fuzz-default"
 FUZZ = settings.get_profile(PROFILE)
+if _CHOSEN.isdigit():  # KINTSUGI_FUZZ=2000: the default profile with that many cases
+    PROFILE = f"fuzz-default, {_CHOSEN} cases"
+    FUZZ = settings(FUZZ, max_examples=int(_CHOSEN))
 
 
 def scaled(factor: float) -> settings:
