@@ -16,7 +16,6 @@ from grpc_status import rpc_status
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kintsugi.intake.v1 import intake_pb2
 from services.intake.adapters.admission import Admission
 from services.intake.adapters.auth import Guard, TokenFile
 from services.intake.adapters.grpc_api import GrpcServer
