@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
+import time
 import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -67,9 +68,11 @@ class LoggedInStack(StackConfig):
 class SmsGateway:
     def __init__(self) -> None:
         self.texts: list[dict[str, Any]] = []
+        self.received = asyncio.Event()
 
     async def handle(self, request: web.Request) -> web.Response:
         self.texts.append(await request.json())
+        self.received.set()
         return web.json_response({"id": f"sms-{len(self.texts)}"})
 
 
@@ -91,6 +94,11 @@ class Run:
     broker: SecuredBroker
     log_dir: Path
     grpc_port: int
+
+    def mailbox_wait(self, address: str) -> None:
+        """Until a message to ``address`` arrived (the SMTP server runs in a thread)."""
+        while not self.mailbox.to(address):
+            time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
@@ -183,6 +191,17 @@ def request(channel: str) -> intake_pb2.SubmitComplaintRequest:
     )
 
 
+def logs_and_metrics(
+    processes: list[ServiceProcess],
+) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    logs = {p.name: p.log_path.read_bytes() for p in processes}
+    metrics = {}
+    for p in processes:
+        with urllib.request.urlopen(f"http://127.0.0.1:{p.ops_port}/metrics") as response:
+            metrics[p.name] = response.read()
+    return logs, metrics
+
+
 async def everything_on_every_topic(broker: SecuredBroker) -> list[bytes]:
     """Keys, values and headers of every record on every topic (read as the admin)."""
     consumer = AIOKafkaConsumer(**broker.settings("admin").client_options(), group_id=None)
@@ -216,8 +235,8 @@ async def test_the_job_gets_done_and_no_secret_or_customer_detail_leaks(run: Run
                 request(kind), metadata=(("authorization", f"Bearer {BEARER_TOKEN}"),), timeout=15
             )
     async with asyncio.timeout(120):
-        while not (run.mailbox.to(CUSTOMERS["email"]["email"]) and run.sms.texts):
-            await asyncio.sleep(0.5)
+        await run.sms.received.wait()
+        await asyncio.to_thread(run.mailbox_wait, CUSTOMERS["email"]["email"])
     assert run.sms.texts[0]["to"] == CUSTOMERS["sms"]["phone"]
 
     secrets = {
@@ -227,11 +246,7 @@ async def test_the_job_gets_done_and_no_secret_or_customer_detail_leaks(run: Run
         "gateway key (base64)": base64.b64encode(GATEWAY_KEY),
         **{f"kafka password of {user}": pw.encode() for user, pw in run.broker.passwords.items()},
     }
-    logs = {p.name: p.log_path.read_bytes() for p in run.processes}
-    metrics = {
-        p.name: urllib.request.urlopen(f"http://127.0.0.1:{p.ops_port}/metrics").read()
-        for p in run.processes
-    }
+    logs, metrics = await asyncio.to_thread(logs_and_metrics, run.processes)
     records = await everything_on_every_topic(run.broker)
     assert records and all(logs.values()) and all(metrics.values())
     for what, secret in secrets.items():

@@ -96,14 +96,19 @@ async def test_the_raw_activity_topic_handles_or_dead_letters_every_record(
 
 
 @pytest.fixture(scope="module")
-async def channel(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[grpc.aio.Channel]:
-    tokens: Path = tmp_path_factory.mktemp("fuzz-tokens") / "tokens"
+def tokens_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    tokens = tmp_path_factory.mktemp("fuzz-tokens") / "tokens"
     tokens.write_text(f"crm {token_hash(CRM_TOKEN)}\n")
+    return tokens
+
+
+@pytest.fixture(scope="module")
+async def channel(tokens_file: Path) -> AsyncIterator[grpc.aio.Channel]:
     server = GrpcServer(
         await an_intake_with_one_complaint(),
         "127.0.0.1",
         0,
-        guard=Guard(TokenFile(tokens)),
+        guard=Guard(TokenFile(tokens_file)),
         admission=Admission(max_in_flight=64, request_timeout_s=5),
     )
     await server.start()
