@@ -15,6 +15,8 @@ from google.protobuf.message import Message
 from google.protobuf.message_factory import GetMessageClass
 from hypothesis import strategies as st
 
+from tests.events import unknown_field
+
 F = FieldDescriptor
 MAX_DEPTH = 4
 
@@ -106,20 +108,6 @@ def _fill(draw: st.DrawFn, message: Message, field: FieldDescriptor, depth: int)
             target.CopyFrom(draw(message_of(field.message_type, depth + 1)))
         return
     setattr(message, field.name, draw(_scalar(field)))
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        low, value = value & 0x7F, value >> 7
-        out.append(low | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def unknown_field(number: int, body: bytes) -> bytes:
-    """A length-delimited field ``number``: what a newer schema's message field looks like."""
-    return _varint(number << 3 | 2) + _varint(len(body)) + body
 
 
 @st.composite
