@@ -115,7 +115,8 @@ def decode(value: bytes | None) -> Event:
             f"Event has timestamps outside years 1 to 9999: {', '.join(broken)}"
         )
     if event.WhichOneof("payload") is None:
-        newer = sorted({field.field_number for field in unknown_fields.UnknownFieldSet(event)})
+        unknown = unknown_fields.UnknownFieldSet(event)
+        newer = sorted({unknown[i].field_number for i in range(len(unknown))})
         if newer:
             raise UnknownEventKind(f"Event payload of an unknown kind (fields {newer})")
         raise UndecodableMessage("Event has no payload (empty oneof 'payload')")
