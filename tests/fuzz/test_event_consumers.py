@@ -5,13 +5,16 @@ the consumer keeps going."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from kintsugi.common.codec import Event, UndecodableMessage, UnknownEventKind, decode, event_type
+from kintsugi.common.ids import Cause
 from kintsugi.common.kafka import EventPublisher
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.state_store import CompactedStore
@@ -22,6 +25,7 @@ from services.notifier.adapters.kafka import (
 )
 from services.notifier.domain.messages import MessageComposer
 from services.notifier.service import Notifier
+from services.router.adapters.directory_updates import BadUpdate, parse_update
 from services.router.adapters.kafka import PublishedDecisions, RouterEventHandler
 from services.router.domain.directory import Directory
 from services.router.service import Router
@@ -93,11 +97,14 @@ def test_decoding_a_damaged_or_newer_event_gives_an_event_or_says_why_not(value:
         assert str(refused)
 
 
-def _router(producer: RecordingProducer) -> RouterEventHandler:
+def _a_router(producer: RecordingProducer) -> Router:
     publisher = EventPublisher(producer, TOPIC)  # type: ignore[arg-type]
-    router = Router(DIRECTORY, InMemoryCases(), PublishedDecisions(publisher, lambda: NOW))
+    return Router(DIRECTORY, InMemoryCases(), PublishedDecisions(publisher, lambda: NOW))
+
+
+def _router(producer: RecordingProducer) -> RouterEventHandler:
     store = CompactedStore(producer, KafkaSettings(), "router-state")  # type: ignore[arg-type]
-    return RouterEventHandler(router, store, lambda: NOW, state_partitions=6)
+    return RouterEventHandler(_a_router(producer), store, lambda: NOW, state_partitions=6)
 
 
 @scaled(1)
@@ -170,3 +177,59 @@ async def test_the_sla_handles_skips_or_dead_letters_every_record_and_ticks_on(
 
     letters = producer.dead_letters()
     assert all(kind == "permanent" and letter.reason for kind, letter in letters), letters
+
+
+HANDLER_IDS = [handler.id for handler in DIRECTORY.handlers()]
+
+
+def _update_json(values: dict[str, Any]) -> bytes:
+    return json.dumps(values).encode()
+
+
+directory_values = st.one_of(
+    st.none(),  # a tombstone: a person removed
+    st.binary(max_size=64),
+    st.fixed_dictionaries(
+        {"presence": st.sampled_from(["online", "away", "offline", "gone", ""])},
+        optional={
+            "since": st.one_of(
+                st.datetimes(timezones=st.just(UTC)).map(datetime.isoformat),
+                st.datetimes().map(datetime.isoformat),
+                st.text(max_size=12),
+            ),
+            "capacity": st.one_of(st.integers(-(2**70), 2**70), st.floats(), st.text(max_size=3)),
+            "extra": st.text(max_size=5),
+        },
+    ).map(_update_json),
+)
+
+
+@scaled(1)
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.sampled_from(HANDLER_IDS), st.text(max_size=8)).map(str.encode),
+            directory_values,
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+async def test_directory_updates_move_the_router_or_are_refused_with_a_reason(
+    updates: list[tuple[bytes, bytes | None]],
+) -> None:
+    """Workforce management's JSON, as the router's follower applies it: an update that
+    fails any other way would stop the follower, and its restart would read it again."""
+    tally.case()
+    router = _a_router(RecordingProducer())
+    for offset, (key, value) in enumerate(updates):
+        try:
+            update = parse_update(key, value, offset)
+        except BadUpdate as refused:
+            assert str(refused)
+            continue
+        if update is not None:
+            cause = Cause(update.update_id, update.update_id)
+            await router.presence_changed(
+                update.handler_id, update.presence, update.capacity, cause, NOW, update.since
+            )
