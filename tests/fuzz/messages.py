@@ -92,7 +92,8 @@ def _fill(draw: st.DrawFn, message: Message, field: FieldDescriptor, depth: int)
             field.message_type.fields_by_name["key"],
             field.message_type.fields_by_name["value"],
         )
-        entries = draw(st.dictionaries(_scalar(key), _scalar(value), max_size=4))
+        size = draw(st.sampled_from([4, 4, 4, 40]))  # now and then past a limit on entries
+        entries = draw(st.dictionaries(_scalar(key), _scalar(value), max_size=size))
         target.update(entries)
         return
     if field.is_repeated:

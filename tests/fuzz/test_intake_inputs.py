@@ -169,3 +169,24 @@ async def test_after_the_fuzzing_a_valid_request_still_succeeds(
 
     assert resubmitted == grpc.StatusCode.OK
     assert await answer_to(channel, "RecordActivity", activity) == grpc.StatusCode.OK
+
+
+async def test_a_raw_request_with_thousands_of_repeated_entries_is_dead_lettered_naming_them() -> (
+    None
+):
+    intake = await an_intake_with_one_complaint()
+    producer = RecordingProducer()
+    request = a_request(source_reference="MANY", subject="s" * 600)
+    request.attributes.update({f"k{n}": "v" for n in range(10_000)})
+
+    outcomes = await consume(
+        records([request.SerializeToString()]),
+        decode_request,
+        RawComplaintHandler(intake),
+        producer,
+    )
+
+    [(kind, letter)] = producer.dead_letters()
+    assert outcomes == ["dead_lettered"] and kind == "permanent"
+    assert "attributes: at most 32 entries" in letter.reason
+    assert "subject: at most 500 characters" in letter.reason

@@ -190,14 +190,17 @@ def _length_violations(submission: Submission) -> list[FieldViolation]:
         if len(value) > MAX_CHARS[path]
     ]
     if len(submission.attributes) > MAX_ATTRIBUTES:
-        violations.append(FieldViolation("attributes", f"at most {MAX_ATTRIBUTES} entries"))
+        # Named once: a rule per entry of thousands would say nothing more, at length.
+        return [*violations, FieldViolation("attributes", f"at most {MAX_ATTRIBUTES} entries")]
     for key, value in sorted(submission.attributes.items()):
         if len(key) > MAX_ATTRIBUTE_KEY_CHARS or len(value) > MAX_ATTRIBUTE_VALUE_CHARS:
             rule = (
                 f"keys of at most {MAX_ATTRIBUTE_KEY_CHARS} characters, "
                 f"values of at most {MAX_ATTRIBUTE_VALUE_CHARS}"
             )
-            violations.append(FieldViolation(f"attributes[{key[:MAX_ATTRIBUTE_KEY_CHARS]!r}]", rule))
+            violations.append(
+                FieldViolation(f"attributes[{key[:MAX_ATTRIBUTE_KEY_CHARS]!r}]", rule)
+            )
     return violations
 
 
@@ -213,8 +216,11 @@ def _text_violations(submission: Submission) -> list[FieldViolation]:
         ("product", submission.product, single_line_rule),
         ("description", submission.description, free_text_rule),
     ]
-    for key, value in sorted(submission.attributes.items()):
-        checks.append((f"attributes[{key!r}]", key + value, single_line_rule))
+    if len(submission.attributes) <= MAX_ATTRIBUTES:
+        for key, value in sorted(submission.attributes.items()):
+            checks.append(
+                (f"attributes[{key[:MAX_ATTRIBUTE_KEY_CHARS]!r}]", key + value, single_line_rule)
+            )
     return [
         FieldViolation(path, broken)
         for path, value, rule in checks
