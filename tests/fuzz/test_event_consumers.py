@@ -75,7 +75,7 @@ def records(draw: st.DrawFn) -> list[Record]:
     return batch
 
 
-@scaled(3)
+@scaled(2)
 @given(st.one_of(st.binary(max_size=512), events().map(Event.SerializeToString)))
 def test_decoding_any_bytes_gives_an_event_or_says_why_not(value: bytes) -> None:
     tally.case()
@@ -87,7 +87,7 @@ def test_decoding_any_bytes_gives_an_event_or_says_why_not(value: bytes) -> None
         assert event.event_id and event.complaint_id and event_type(event) != "unknown"
 
 
-@scaled(3)
+@scaled(2)
 @given(events().flatmap(lambda e: mutated(e.SerializeToString())))
 def test_decoding_a_damaged_or_newer_event_gives_an_event_or_says_why_not(value: bytes) -> None:
     tally.case()
@@ -204,7 +204,7 @@ directory_values = st.one_of(
 )
 
 
-@scaled(1)
+@scaled(1.5)
 @given(
     st.lists(
         st.tuples(
