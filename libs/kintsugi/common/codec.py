@@ -142,9 +142,7 @@ def _invalid_timestamps(message: Message, path: str = "") -> list[str]:
         for item in items:
             name = path + field.name
             if field.message_type.full_name == "google.protobuf.Timestamp":
-                if not (
-                    _MIN_SECONDS <= item.seconds <= _MAX_SECONDS and 0 <= item.nanos < 10**9
-                ):
+                if not (_MIN_SECONDS <= item.seconds <= _MAX_SECONDS and 0 <= item.nanos < 10**9):
                     found.append(name)
             else:
                 found.extend(_invalid_timestamps(item, name + "."))

@@ -214,3 +214,18 @@ def test_a_payload_from_a_newer_schema_is_an_unknown_kind_not_poison() -> None:
 
     with pytest.raises(UnknownEventKind, match=r"unknown kind \(fields \[99\]\)"):
         decode(newer)
+
+
+def test_an_event_with_a_time_no_calendar_holds_is_undecodable_naming_where() -> None:
+    # Every handler reading it would fail on each retry; say so once, at the door.
+    event = an_event()
+    event.ClearField("assigned")
+    event.clock_warning.due_at.seconds = 2**62
+    event.recorded_at.nanos = -1
+
+    with pytest.raises(UndecodableMessage) as undecodable:
+        decode(event.SerializeToString())
+
+    assert str(undecodable.value) == (
+        "Event has timestamps outside years 1 to 9999: recorded_at, clock_warning.due_at"
+    )
