@@ -6,7 +6,6 @@ the consumer keeps going."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +14,7 @@ from hypothesis import strategies as st
 
 from kintsugi.common.codec import Event, UndecodableMessage, UnknownEventKind, decode, event_type
 from kintsugi.common.ids import Cause
-from kintsugi.common.kafka import EventPublisher
+from kintsugi.common.kafka import DeadLetterPublisher, EventPublisher, RetryPolicy
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.state_store import CompactedStore
 from services.notifier.adapters.kafka import (
@@ -33,6 +32,7 @@ from services.sla.adapters.keeper import ClockKeeper
 from services.sla.domain import PolicySet
 from services.sla.service import SlaService
 from tests.fuzz.consumers import (
+    DEAD_LETTERS,
     NOW,
     TOPIC,
     Record,
@@ -97,14 +97,14 @@ def test_decoding_a_damaged_or_newer_event_gives_an_event_or_says_why_not(value:
         assert str(refused)
 
 
-def _a_router(producer: RecordingProducer) -> Router:
+def a_router(producer: RecordingProducer) -> Router:
     publisher = EventPublisher(producer, TOPIC)  # type: ignore[arg-type]
     return Router(DIRECTORY, InMemoryCases(), PublishedDecisions(publisher, lambda: NOW))
 
 
-def _router(producer: RecordingProducer) -> RouterEventHandler:
+def router_handler(producer: RecordingProducer) -> RouterEventHandler:
     store = CompactedStore(producer, KafkaSettings(), "router-state")  # type: ignore[arg-type]
-    return RouterEventHandler(_a_router(producer), store, lambda: NOW, state_partitions=6)
+    return RouterEventHandler(a_router(producer), store, lambda: NOW, state_partitions=6)
 
 
 @scaled(1)
@@ -112,14 +112,14 @@ def _router(producer: RecordingProducer) -> RouterEventHandler:
 async def test_the_router_handles_skips_or_dead_letters_every_record(batch: list[Record]) -> None:
     tally.case()
     producer = RecordingProducer()
-    handler = _router(producer)
+    handler = router_handler(producer)
 
     outcomes = await consume(batch, decode, handler, producer, handler.event_types)
 
     assert_each_handled_skipped_or_dead_lettered_with_a_reason(outcomes, producer)
 
 
-def _notifier(producer: RecordingProducer) -> NotifierEventHandler:
+def notifier_handler(producer: RecordingProducer) -> NotifierEventHandler:
     store = CompactedStore(producer, KafkaSettings(), "notifier-state")  # type: ignore[arg-type]
     publisher = EventPublisher(producer, TOPIC)  # type: ignore[arg-type]
     notifier = Notifier(
@@ -139,28 +139,26 @@ async def test_the_notifier_handles_skips_or_dead_letters_every_record(
 ) -> None:
     tally.case()
     producer = RecordingProducer()
-    handler = _notifier(producer)
+    handler = notifier_handler(producer)
 
     outcomes = await consume(batch, decode, handler, producer, handler.event_types)
 
     assert_each_handled_skipped_or_dead_lettered_with_a_reason(outcomes, producer)
 
 
-async def _sla(producer: RecordingProducer) -> tuple[ClockKeeper, Callable[[], Any]]:
-    from kintsugi.common.kafka import DeadLetterPublisher, RetryPolicy
-
+async def clock_keeper(producer: RecordingProducer) -> ClockKeeper:
     keeper = ClockKeeper(
         SlaService(POLICIES),
         {},  # type: ignore[arg-type]
         lambda: producer,  # type: ignore[arg-type,return-value]
         TOPIC,
-        lambda: DeadLetterPublisher(producer, "dead-letters", "sla", lambda: NOW),  # type: ignore[arg-type]
+        lambda: DeadLetterPublisher(producer, DEAD_LETTERS, "sla", lambda: NOW),  # type: ignore[arg-type]
         lambda: NOW,
         partitions=6,
         retry=RetryPolicy(attempts=1),
     )
     await keeper.assign(range(6))
-    return keeper, keeper.tick
+    return keeper
 
 
 @scaled(1)
@@ -170,10 +168,10 @@ async def test_the_sla_handles_skips_or_dead_letters_every_record_and_ticks_on(
 ) -> None:
     tally.case()
     producer = RecordingProducer()
-    keeper, tick = await _sla(producer)
+    keeper = await clock_keeper(producer)
 
     await keeper.handle_batch(batch)
-    await tick()  # what was stored from fuzzed events can still be ticked
+    await keeper.tick()  # what was stored from fuzzed events can still be ticked
 
     letters = producer.dead_letters()
     assert all(kind == "permanent" and letter.reason for kind, letter in letters), letters
@@ -221,7 +219,7 @@ async def test_directory_updates_move_the_router_or_are_refused_with_a_reason(
     """Workforce management's JSON, as the router's follower applies it: an update that
     fails any other way would stop the follower, and its restart would read it again."""
     tally.case()
-    router = _a_router(RecordingProducer())
+    router = a_router(RecordingProducer())
     for offset, (key, value) in enumerate(updates):
         try:
             update = parse_update(key, value, offset)

@@ -15,7 +15,7 @@ from kintsugi.common.timeutil import to_timestamp
 from kintsugi.events.v1 import complaint_pb2 as pb
 from tests.events import an_event, from_a_newer_producer
 from tests.fuzz.consumers import TOPIC, Record, RecordingProducer, consume
-from tests.fuzz.test_event_consumers import _notifier, _router, _sla
+from tests.fuzz.test_event_consumers import clock_keeper, notifier_handler, router_handler
 
 AT = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -69,7 +69,7 @@ async def test_router_and_notifier_skip_a_new_kind_and_handle_a_known_one_with_n
     service: str,
 ) -> None:
     producer = RecordingProducer()
-    handler = _router(producer) if service == "router" else _notifier(producer)
+    handler = router_handler(producer) if service == "router" else notifier_handler(producer)
 
     outcomes = await consume(records("c-1"), decode, handler, producer, handler.event_types)
 
@@ -81,7 +81,7 @@ async def test_router_and_notifier_skip_a_new_kind_and_handle_a_known_one_with_n
 
 async def test_the_sla_skips_a_new_kind_counted_and_starts_clocks_on_a_known_one() -> None:
     producer = RecordingProducer()
-    keeper, _ = await _sla(producer)
+    keeper = await clock_keeper(producer)
 
     def skipped(kind: str) -> float:
         labels = {"topic": TOPIC, "event_type": kind, "outcome": "skipped"}
