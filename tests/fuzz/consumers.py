@@ -62,8 +62,8 @@ class RecordingProducer:
 
     async def send_and_wait(
         self, topic: str, value: bytes, key: bytes | None = None, headers: Any = None
-    ) -> None:
-        await self.send(topic, value, key, headers)
+    ) -> RecordMetadata:
+        return await (await self.send(topic, value, key, headers))
 
     def dead_letters(self) -> list[tuple[str, DeadLetter]]:
         """(kind, letter) of every dead letter sent."""
