@@ -23,7 +23,7 @@ K8S_SCHEMAS := deploy/k8s/schemas/{{ .ResourceKind }}{{ .KindSuffix }}.json
 
 .PHONY: help install proto proto-check lint test test-unit test-integration test-e2e \
         kafka kafka-down topics up down bench clean k8s-topics k8s-check prometheus-tools ghz \
-        smtp-sink word-model
+        smtp-sink word-model fuzz
 
 help:  ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -116,6 +116,11 @@ test: lint k8s-check  ## lint, render manifests, then unit, integration (real Ka
 
 test-unit: install
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+# The fuzz tests also run in `make test`, with the small default profile.
+FUZZ_ARGS ?=
+fuzz: kafka  ## property-based fuzzing of every decoder, consumer and gRPC method: >100,000 cases
+	KINTSUGI_FUZZ=full $(PY) -m pytest tests/fuzz --timeout=3600 -q $(FUZZ_ARGS)
 
 GHZ_VERSION := v0.121.0
 GHZ         := $(TOOLS)/bin/ghz

@@ -27,11 +27,13 @@ import yaml
 from kintsugi.common.topics import (
     COMPLAINT_EVENTS,
     DEAD_LETTERS,
+    DIRECTORY_UPDATES,
     INTAKE_SUBMISSIONS,
     NOTIFIER_STATE,
     NOTIFIER_UPDATE_CLAIMS,
     RAW_ACTIVITIES,
     RAW_COMPLAINTS,
+    ROUTER_INBOX,
     ROUTER_STATE,
     SLA_APP_ID,
     TopicSpec,
@@ -80,10 +82,12 @@ GRANTS: tuple[Grant, ...] = (
     ),
     Grant(
         user="kintsugi-router",
-        purpose="router: consumes complaint events, keeps assignments, publishes assigned",
-        reads=(COMPLAINT_EVENTS, ROUTER_STATE),
-        writes=(COMPLAINT_EVENTS, ROUTER_STATE, DEAD_LETTERS),
+        purpose="router: consumes complaint events, forwards them to its inbox and decides "
+        "from it, keeps assignments, follows directory updates, publishes assigned",
+        reads=(COMPLAINT_EVENTS, ROUTER_STATE, ROUTER_INBOX, DIRECTORY_UPDATES),
+        writes=(COMPLAINT_EVENTS, ROUTER_STATE, ROUTER_INBOX, DEAD_LETTERS),
         group="kintsugi-router",
+        more_groups=("kintsugi-router-decider",),
     ),
     Grant(
         user="kintsugi-sla",
@@ -105,6 +109,11 @@ GRANTS: tuple[Grant, ...] = (
         purpose="upstream systems (CRM, contact centre, web forms) submitting complaints "
         "and recording activity",
         writes=(RAW_COMPLAINTS, RAW_ACTIVITIES),
+    ),
+    Grant(
+        user="kintsugi-directory-publisher",
+        purpose="workforce management publishing each handler's presence and capacity",
+        writes=(DIRECTORY_UPDATES,),
     ),
 )
 

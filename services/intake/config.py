@@ -50,6 +50,12 @@ class IntakeSettings(ServiceSettings):
     max_in_flight: int = Field(
         default=256, ge=1, description="gRPC calls handled at once; more are UNAVAILABLE"
     )
+    max_in_flight_per_source: int = Field(
+        default=64,
+        ge=1,
+        description="gRPC calls of one source_system handled at once; more are UNAVAILABLE, "
+        "so a source flooding the API leaves room for the others",
+    )
     request_timeout_s: float = Field(
         default=10.0,
         gt=0,

@@ -64,7 +64,11 @@ async def _serve(
         settings.grpc_host,
         settings.grpc_port,
         guard=Guard(token_file(settings)),
-        admission=Admission(settings.max_in_flight, settings.request_timeout_s),
+        admission=Admission(
+            settings.max_in_flight,
+            settings.request_timeout_s,
+            max_in_flight_per_source=settings.max_in_flight_per_source,
+        ),
         retry_after_s=settings.retry_after_s,
     )
     edges.health.add_check("grpc", lambda: grpc_server.serving)

@@ -31,6 +31,7 @@ from services.notifier.domain.messages import (
     STAFF_SIGNATURE,
     ComposedMessage,
     MessageComposer,
+    MessageTooLong,
     locale_for,
     zone_for,
 )
@@ -50,6 +51,7 @@ from services.notifier.domain.retry import (
     DeliveryFailure,
     FailureKind,
     RetrySchedule,
+    permanent,
     transient,
 )
 from services.notifier.domain.review import (
@@ -416,6 +418,15 @@ class Notifier:
         nid = planned.notification_id
         sender = self._senders[route.channel]
         destination = sender.destination(route.recipient)
+        try:
+            message = self._compose(case, planned, route.channel)
+        except MessageTooLong as too_long:
+            # The words do not fit this channel (a long name in them): the next one takes
+            # the message, as after any permanent failure; the provider was never asked.
+            failure = permanent(str(too_long))
+            return await self._failed(
+                case, nid, entry, route, destination, failure, cause, asked=False
+            )
         now = self._clock()
         if not self.breakers.allow(destination, now):
             first = entry.first_tried or now
@@ -431,7 +442,6 @@ class Notifier:
             await self._store.save(case)
             self._track(case)
             return case, entry, None
-        message = self._compose(case, planned, route.channel)
         try:
             async with asyncio.timeout(self._attempt_timeout_s):
                 provider_id = await sender.send(
@@ -471,9 +481,13 @@ class Notifier:
         destination: str,
         failure: DeliveryFailure,
         cause: Cause,
+        *,
+        asked: bool = True,
     ) -> tuple[Case, LedgerEntry, Verdict]:
         now = self._clock()
-        if failure.kind is FailureKind.TRANSIENT:
+        if not asked:
+            pass  # the provider was not asked: says nothing of its health
+        elif failure.kind is FailureKind.TRANSIENT:
             self.breakers.failed(destination, now, failure.reason)
         else:
             self.breakers.succeeded(destination)  # it answered: it is up

@@ -9,6 +9,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import MessageSizeTooLargeError
+from prometheus_client import REGISTRY
 
 from kintsugi.common.codec import (
     EVENT_TYPE_HEADER,
@@ -29,6 +30,7 @@ from kintsugi.common.kafka import (
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.topics import COMPLAINT_EVENTS, DEAD_LETTERS
 from kintsugi.events.v1 import complaint_pb2 as pb
+from tests.events import from_a_newer_producer
 from tools.devstack.events import TopicTail
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -345,3 +347,43 @@ async def test_a_batch_whose_output_cannot_be_made_durable_is_not_committed(
 
     await _run_loop(kafka_settings, group, recorder, lambda: bool(handled_again))
     assert handled_again == [f"first-{unique}"]
+
+
+async def test_a_newer_producers_events_are_skipped_or_handled_never_dead_lettered(
+    kafka_settings: KafkaSettings, unique: str
+) -> None:
+    topic = kafka_settings.topic(COMPLAINT_EVENTS)
+    complaint = f"c-{unique}"
+    known = _event(complaint, f"known-{unique}")
+    producer = make_producer(kafka_settings, "test")
+    await producer.start()
+    newer_kind = from_a_newer_producer(known, new_kind=True)
+    await producer.send_and_wait(topic, newer_kind, key=complaint.encode())  # no type header
+    key, _, headers = encode(known)
+    await producer.send_and_wait(topic, from_a_newer_producer(known), key=key, headers=headers)
+    await producer.stop()
+    group = f"{kafka_settings.topic_prefix}newer-{unique}"
+    skipped = (
+        REGISTRY.get_sample_value(
+            "kintsugi_events_consumed_total",
+            {"topic": topic, "event_type": "unknown", "outcome": "skipped"},
+        )
+        or 0.0
+    )
+    handled: list[str] = []
+
+    async def handler(event: Event) -> None:
+        if event.complaint_id == complaint:
+            handled.append(event.event_id)
+
+    await _run_loop(kafka_settings, group, handler, lambda: bool(handled))
+
+    assert handled == [known.event_id]
+    assert await _dead_letters_for(kafka_settings, group, complaint.encode(), 1, 3) == []
+    assert (
+        REGISTRY.get_sample_value(
+            "kintsugi_events_consumed_total",
+            {"topic": topic, "event_type": "unknown", "outcome": "skipped"},
+        )
+        == skipped + 1
+    )

@@ -111,3 +111,89 @@ async def test_sources_are_authenticated_authorised_and_tokens_rotate_without_re
             assert isinstance(response, reflection_pb2.ServerReflectionResponse)
             services = {s.name for s in response.list_services_response.service}
             assert {"kintsugi.intake.v1.IntakeService", "grpc.health.v1.Health"} <= services
+
+
+def activity(
+    source_system: str, reference: str, activity_reference: str
+) -> intake_pb2.RecordActivityRequest:
+    return intake_pb2.RecordActivityRequest(
+        source_system=source_system,
+        source_reference=reference,
+        activity_reference=activity_reference,
+        occurred_at=to_timestamp(datetime.now(UTC) - timedelta(minutes=5)),
+        actor_id="h-1",
+        note=intake_pb2.InternalNote(text="Called the customer back."),
+    )
+
+
+async def activity_code_of(
+    stub: intake_pb2_grpc.IntakeServiceStub,
+    request: intake_pb2.RecordActivityRequest,
+    metadata: tuple[tuple[str, str], ...],
+) -> grpc.StatusCode:
+    try:
+        await stub.RecordActivity(request, metadata=metadata, timeout=15)
+    except grpc.aio.AioRpcError as error:
+        return error.code()
+    return grpc.StatusCode.OK
+
+
+async def test_activities_need_the_token_of_their_own_source_and_reach_no_other_complaint(
+    intake_port: int, tokens_file: Path, unique: str
+) -> None:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{intake_port}") as channel:
+        stub = intake_pb2_grpc.IntakeServiceStub(channel)
+        assert await code_of(stub, complaint("crm", unique), "crm-1") == grpc.StatusCode.OK
+        note = activity("crm", unique, f"{unique}-note")
+
+        def bearer(token: str) -> tuple[tuple[str, str], ...]:
+            return (("authorization", f"Bearer {token}"),)
+
+        refused = {
+            "no token": (),
+            "unknown token": bearer("crm-1-guessed"),
+            "empty bearer": (("authorization", "Bearer "),),
+            "another scheme": (("authorization", "Basic Y3JtOmNybS0x"),),
+            "token without scheme": (("authorization", "crm-1"),),
+        }
+        for why, metadata in refused.items():
+            code = await activity_code_of(stub, note, metadata)
+            assert code == grpc.StatusCode.UNAUTHENTICATED, why
+        # The webform's token, acting for the CRM's complaint: refused as such...
+        assert await activity_code_of(stub, note, bearer("web-1")) == (
+            grpc.StatusCode.PERMISSION_DENIED
+        )
+        # ...and under its own name the CRM's reference is another (unknown) complaint.
+        as_webform = activity("webform", unique, f"{unique}-note")
+        assert await activity_code_of(stub, as_webform, bearer("web-1")) == (
+            grpc.StatusCode.NOT_FOUND
+        )
+        assert await activity_code_of(stub, note, bearer("crm-1")) == grpc.StatusCode.OK
+
+        # A rotated-out token stops working for activities too, at once.
+        rotated = tokens_file.with_name("tokens.new")
+        rotated.write_text(f"crm {token_hash('crm-2')}\nwebform {token_hash('web-1')}\n")
+        rotated.replace(tokens_file)
+        later = activity("crm", unique, f"{unique}-later")
+        assert await activity_code_of(stub, later, bearer("crm-1")) == (
+            grpc.StatusCode.UNAUTHENTICATED
+        )
+        assert await activity_code_of(stub, later, bearer("crm-2")) == grpc.StatusCode.OK
+
+        # A body that is not a request at all tells an unknown caller nothing more.
+        raw = channel.unary_unary(
+            "/kintsugi.intake.v1.IntakeService/SubmitComplaint",
+            request_serializer=lambda body: body,
+            response_deserializer=lambda body: body,
+        )
+        for metadata, expected in (
+            ((), grpc.StatusCode.UNAUTHENTICATED),
+            (bearer("crm-2"), grpc.StatusCode.INVALID_ARGUMENT),
+        ):
+            with pytest.raises(grpc.aio.AioRpcError) as failed:
+                await raw(b"\x0a\x02\xff\xfe", metadata=metadata, timeout=15)
+            assert failed.value.code() == expected
+
+        # Health needs no token, whatever the state of the tokens file.
+        health = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
+        assert health.status == health_pb2.HealthCheckResponse.SERVING

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
-from kintsugi.common.codec import Event, UndecodableMessage, decode
+from kintsugi.common.codec import Event, UndecodableMessage, UnknownEventKind, decode
 from kintsugi.common.kafka import topic_partitions
 from kintsugi.common.kafka_settings import KafkaSettings
 
@@ -79,7 +79,7 @@ class TopicTail:
         async for record in self.records(timeout_s):
             try:
                 yield decode(record.value)
-            except UndecodableMessage:
+            except (UndecodableMessage, UnknownEventKind):
                 continue
 
     async def collect(self, done: Callable[[list[Event]], bool], timeout_s: float) -> list[Event]:

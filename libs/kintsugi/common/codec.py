@@ -5,13 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from google.protobuf import unknown_fields
 from google.protobuf.message import DecodeError, Message
 
 from kintsugi.common.ids import derived_id
 from kintsugi.common.timeutil import to_timestamp
 from kintsugi.events.v1 import envelope_pb2
 
-__all__ = ["DeadLetter", "Event", "UndecodableMessage", "decode", "derived_id", "encode"]
+__all__ = [
+    "DeadLetter",
+    "Event",
+    "UndecodableMessage",
+    "UnknownEventKind",
+    "decode",
+    "derived_id",
+    "encode",
+]
 
 Event = envelope_pb2.Event
 DeadLetter = envelope_pb2.DeadLetter
@@ -23,6 +32,12 @@ EVENT_CONTENT_TYPE = b"application/x-protobuf; messageType=kintsugi.events.v1.Ev
 
 class UndecodableMessage(ValueError):
     """A message that can never be processed; the text is the dead-letter reason."""
+
+
+class UnknownEventKind(Exception):
+    """An envelope whose payload is of a kind this build does not know: a newer producer's
+    event (protobuf keeps the new field as an unknown field). Not poison: consumers skip
+    it, counted, as they skip the kinds they do not consume."""
 
 
 def new_event(
@@ -94,9 +109,44 @@ def decode(value: bytes | None) -> Event:
     missing = [name for name in ("event_id", "complaint_id") if not getattr(event, name)]
     if missing:
         raise UndecodableMessage(f"Event is missing required field(s): {', '.join(missing)}")
+    broken = _invalid_timestamps(event)
+    if broken:
+        raise UndecodableMessage(
+            f"Event has timestamps outside years 1 to 9999: {', '.join(broken)}"
+        )
     if event.WhichOneof("payload") is None:
-        raise UndecodableMessage("Event has no payload (unknown or empty oneof 'payload')")
+        unknown = unknown_fields.UnknownFieldSet(event)
+        newer = sorted({unknown[i].field_number for i in range(len(unknown))})
+        if newer:
+            raise UnknownEventKind(f"Event payload of an unknown kind (fields {newer})")
+        raise UndecodableMessage("Event has no payload (empty oneof 'payload')")
     return event
+
+
+# google.protobuf.Timestamp's valid range (0001-01-01 to 9999-12-31): beyond it no
+# datetime holds the instant, and every handler reading it would fail on each retry.
+_MIN_SECONDS, _MAX_SECONDS = -62_135_596_800, 253_402_300_799
+
+
+def _invalid_timestamps(message: Message, path: str = "") -> list[str]:
+    """Paths of the timestamps in ``message`` that no calendar can hold."""
+    found = []
+    for field, value in message.ListFields():
+        if field.message_type is None:
+            continue
+        if field.message_type.GetOptions().map_entry:
+            if field.message_type.fields_by_name["value"].message_type is None:
+                continue
+            value = list(value.values())
+        items = value if field.is_repeated else [value]
+        for item in items:
+            name = path + field.name
+            if field.message_type.full_name == "google.protobuf.Timestamp":
+                if not (_MIN_SECONDS <= item.seconds <= _MAX_SECONDS and 0 <= item.nanos < 10**9):
+                    found.append(name)
+            else:
+                found.extend(_invalid_timestamps(item, name + "."))
+    return found
 
 
 _PAYLOAD_FIELD_BY_TYPE = {

@@ -26,6 +26,7 @@ from kintsugi.common.codec import (
     DeadLetter,
     Event,
     UndecodableMessage,
+    UnknownEventKind,
     encode,
     event_type,
     header_value,
@@ -336,14 +337,18 @@ async def handle_or_dead_letter(
     retry: RetryPolicy,
 ) -> str:
     """Handle a record, or dead-letter it with the reason: at once when retrying cannot
-    help (``UndecodableMessage``, ``PermanentFailure``), after ``retry`` otherwise.
+    help (``UndecodableMessage``, ``PermanentFailure``), after ``retry`` otherwise. An
+    event of a kind from a newer producer (``UnknownEventKind``) is skipped.
 
-    Returns the outcome, "handled" or "dead_lettered"; never raises for the handler.
+    Returns the outcome, "handled", "skipped" or "dead_lettered"; never raises for the
+    handler.
     """
     for attempt in range(1, retry.attempts + 1):
         try:
             await attempt_once()
             return "handled"
+        except UnknownEventKind:
+            return "skipped"  # counted by the caller, by topic and type header
         except (UndecodableMessage, PermanentFailure) as error:
             await dead_letters.publish(record, str(error), "permanent", attempt)
             return "dead_lettered"

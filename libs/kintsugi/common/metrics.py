@@ -100,7 +100,7 @@ ACTIVITIES_RECORDED = Counter(
 INTAKE_REQUESTS_REFUSED = Counter(
     "kintsugi_intake_requests_refused_total",
     "Intake calls refused before any work, by reason (unauthenticated, permission_denied, "
-    "overloaded, deadline)",
+    "overloaded, source_overloaded, deadline, undecodable)",
     ["reason"],
 )
 GRPC_REQUEST_SECONDS = Histogram(

@@ -8,7 +8,6 @@ from datetime import datetime
 from kintsugi.common.codec import Event, new_event
 from kintsugi.common.ids import derived_id
 from kintsugi.common.names import UNKNOWN
-from kintsugi.common.timeutil import from_timestamp
 from kintsugi.common.vocabulary import (
     CHANNEL_VALUES,
     OUTCOME_VALUES,
@@ -19,6 +18,7 @@ from kintsugi.common.vocabulary import (
 )
 from kintsugi.events.v1 import complaint_pb2 as pb
 from kintsugi.intake.v1 import intake_pb2
+from services.intake.adapters.protos import stated_instant
 from services.intake.domain.activity import Activity, Goodwill, Money
 
 PRODUCER = "intake"
@@ -37,7 +37,7 @@ def activity_from_request(request: intake_pb2.RecordActivityRequest) -> Activity
         source_system=request.source_system.strip(),
         source_reference=request.source_reference.strip(),
         activity_reference=request.activity_reference.strip(),
-        occurred_at=from_timestamp(request.occurred_at)
+        occurred_at=stated_instant(request.occurred_at, "occurred_at")
         if request.HasField("occurred_at")
         else None,
         actor_id=request.actor_id.strip(),

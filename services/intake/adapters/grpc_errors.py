@@ -20,15 +20,33 @@ def rich_status(code: int, message: str, *details: Message) -> grpc.Status:
     return rpc_status.to_status(status_pb2.Status(code=code, message=message, details=packed))
 
 
+# The status travels in the trailers, base64-encoded, beside its percent-encoded message,
+# and a client refuses trailers over 8 KiB (gRPC's default max_metadata_size): past these
+# budgets a request with many broken rules would hear RESOURCE_EXHAUSTED instead of which.
+MAX_VIOLATIONS_BYTES = 3_000
+MAX_MESSAGE_CHARS = 300
+
+
 def invalid_argument_status(invalid: InvalidRequest, what: str = "complaint") -> grpc.Status:
-    """INVALID_ARGUMENT carrying a google.rpc.BadRequest with one violation per rule."""
-    bad_request = error_details_pb2.BadRequest(
-        field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.rule)
-            for v in invalid.violations
-        ]
-    )
-    return rich_status(code_pb2.INVALID_ARGUMENT, f"invalid {what}: {invalid}", bad_request)
+    """INVALID_ARGUMENT carrying a google.rpc.BadRequest with one violation per rule (as
+    many as the trailers hold; then one saying how many more)."""
+    Violation = error_details_pb2.BadRequest.FieldViolation
+    listed: list[error_details_pb2.BadRequest.FieldViolation] = []
+    size = 0
+    for v in invalid.violations:
+        violation = Violation(field=v.field[:200], description=v.rule[:500])
+        size += violation.ByteSize() + 3  # with its tag and length
+        if size > MAX_VIOLATIONS_BYTES:
+            break
+        listed.append(violation)
+    unlisted = len(invalid.violations) - len(listed)
+    if unlisted:
+        listed.append(Violation(field="(more)", description=f"{unlisted} more broken rules"))
+    message = f"invalid {what}: {invalid}"
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[: MAX_MESSAGE_CHARS - 1] + "…"
+    bad_request = error_details_pb2.BadRequest(field_violations=listed)
+    return rich_status(code_pb2.INVALID_ARGUMENT, message, bad_request)
 
 
 def already_exists_status(message: str, resource_type: str, resource_name: str) -> grpc.Status:

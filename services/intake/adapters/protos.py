@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
 from kintsugi.common.codec import Event, new_event
 from kintsugi.common.ids import derived_id
 from kintsugi.common.timeutil import from_timestamp, to_timestamp
@@ -9,10 +13,20 @@ from kintsugi.common.vocabulary import CHANNEL_VALUES, SEVERITY_VALUES, channel_
 from kintsugi.events.v1 import complaint_pb2 as pb
 from kintsugi.intake.v1 import intake_pb2
 from services.intake.domain.classification import Classification
+from services.intake.domain.rules import FieldViolation, InvalidRequest
 from services.intake.domain.submission import Customer, Submission
 from services.intake.records import AcceptedComplaint
 
 PRODUCER = "intake"
+
+
+def stated_instant(stamp: Timestamp, field: str) -> datetime:
+    """A time the request states; one no calendar can hold is a broken rule, named."""
+    try:
+        return from_timestamp(stamp)
+    except ValueError as error:
+        rule = "must be a valid timestamp (years 1 to 9999, nanos 0 to 999,999,999)"
+        raise InvalidRequest([FieldViolation(field, rule)]) from error
 
 
 def submission_from_request(request: intake_pb2.SubmitComplaintRequest) -> Submission:
@@ -34,7 +48,7 @@ def submission_from_request(request: intake_pb2.SubmitComplaintRequest) -> Submi
         description=request.description,
         product=request.product.strip(),
         jurisdiction=request.jurisdiction.strip().upper(),
-        received_at=from_timestamp(request.received_at)
+        received_at=stated_instant(request.received_at, "received_at")
         if request.HasField("received_at")
         else None,
         attributes=dict(request.attributes),

@@ -26,6 +26,13 @@ KINDS = ("customer_message", "staff_response", "status_change", "note")
 # The lifecycle an upstream system reports; "resolved" carries how it ended.
 STATUSES = ("waiting_on_customer", "customer_responded", "resolved", "reopened")
 MAX_TEXT_CHARS = 20_000
+# One-line fields are bounded too (see submission.MAX_CHARS).
+MAX_CHARS = {
+    "actor_id": 128,
+    "actor_name": 200,
+    "status_change.goodwill.kind": 64,
+    "status_change.goodwill.reason": 1_000,
+}
 
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
@@ -93,7 +100,23 @@ def validate_activity(activity: Activity, now: datetime, rules: InputRules) -> l
     violations.extend(
         FieldViolation(path, broken) for path, value, rule in checks if (broken := rule(value))
     )
+    violations.extend(_length_violations(activity))
     return violations
+
+
+def _length_violations(activity: Activity) -> list[FieldViolation]:
+    goodwill = activity.goodwill
+    values = {
+        "actor_id": activity.actor_id,
+        "actor_name": activity.actor_name,
+        "status_change.goodwill.kind": goodwill.kind if goodwill else "",
+        "status_change.goodwill.reason": goodwill.reason if goodwill else "",
+    }
+    return [
+        FieldViolation(path, f"at most {MAX_CHARS[path]} characters")
+        for path, value in values.items()
+        if len(value) > MAX_CHARS[path]
+    ]
 
 
 def _kind_violations(activity: Activity) -> list[FieldViolation]:

@@ -73,8 +73,12 @@ def free_text_rule(value: str) -> str | None:
     return None
 
 
+# RFC 5646 4.4.1: 35 characters hold any tag worth storing; checked before the pattern.
+MAX_LANGUAGE_TAG_CHARS = 35
+
+
 def language_tag_rule(tag: str) -> str | None:
-    if _BCP47.match(tag) and langcodes.tag_is_valid(tag):
+    if len(tag) <= MAX_LANGUAGE_TAG_CHARS and _BCP47.match(tag) and langcodes.tag_is_valid(tag):
         return None
     return "must be a BCP 47 language tag of registered subtags, e.g. 'en-GB', 'cy', 'zh-Hant'"
 

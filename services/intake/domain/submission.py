@@ -33,6 +33,20 @@ __all__ = [
 
 CHANNELS = frozenset(names.CHANNELS)
 MAX_DESCRIPTION_CHARS = 20_000
+# Every field is bounded, so the events of the largest valid request fit a Kafka record
+# (1 MB by default) many times over: an oversized field is refused as a broken rule, not
+# answered "UNAVAILABLE, retry" forever by a broker refusing the record.
+MAX_CHARS = {
+    "customer.customer_id": 128,
+    "customer.display_name": 200,
+    "customer.email": 254,  # RFC 5321's limit on a path
+    "customer.social_handle": 128,
+    "subject": 500,
+    "product": 128,
+}
+MAX_ATTRIBUTES = 32
+MAX_ATTRIBUTE_KEY_CHARS = 64
+MAX_ATTRIBUTE_VALUE_CHARS = 512
 
 SOURCE_SYSTEM = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _JURISDICTION = re.compile(r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")
@@ -111,6 +125,7 @@ def validate(submission: Submission, now: datetime, rules: InputRules) -> list[F
         )
     elif (broken := time_rule(submission.received_at, now, rules.max_age)) is not None:
         violations.append(FieldViolation("received_at", broken))
+    violations.extend(_length_violations(submission))
     violations.extend(_text_violations(submission))
     return _first_per_field(violations)
 
@@ -135,7 +150,9 @@ def _customer_violations(submission: Submission) -> list[FieldViolation]:
         violations.append(
             FieldViolation("customer.display_name", "required: we address the customer by name")
         )
-    if customer.email and not _EMAIL.match(customer.email):
+    if customer.email and (
+        len(customer.email) > MAX_CHARS["customer.email"] or not _EMAIL.match(customer.email)
+    ):
         violations.append(FieldViolation("customer.email", "must be an email address"))
     if customer.phone and (broken := phone_rule(customer.phone)) is not None:
         violations.append(FieldViolation("customer.phone", broken))
@@ -157,6 +174,36 @@ def _customer_violations(submission: Submission) -> list[FieldViolation]:
     return violations
 
 
+def _length_violations(submission: Submission) -> list[FieldViolation]:
+    customer = submission.customer
+    values = {
+        "customer.customer_id": customer.customer_id,
+        "customer.display_name": customer.display_name,
+        "customer.email": customer.email,
+        "customer.social_handle": customer.social_handle,
+        "subject": submission.subject,
+        "product": submission.product,
+    }
+    violations = [
+        FieldViolation(path, f"at most {MAX_CHARS[path]} characters")
+        for path, value in values.items()
+        if len(value) > MAX_CHARS[path]
+    ]
+    if len(submission.attributes) > MAX_ATTRIBUTES:
+        # Named once: a rule per entry of thousands would say nothing more, at length.
+        return [*violations, FieldViolation("attributes", f"at most {MAX_ATTRIBUTES} entries")]
+    for key, value in sorted(submission.attributes.items()):
+        if len(key) > MAX_ATTRIBUTE_KEY_CHARS or len(value) > MAX_ATTRIBUTE_VALUE_CHARS:
+            rule = (
+                f"keys of at most {MAX_ATTRIBUTE_KEY_CHARS} characters, "
+                f"values of at most {MAX_ATTRIBUTE_VALUE_CHARS}"
+            )
+            violations.append(
+                FieldViolation(f"attributes[{key[:MAX_ATTRIBUTE_KEY_CHARS]!r}]", rule)
+            )
+    return violations
+
+
 def _text_violations(submission: Submission) -> list[FieldViolation]:
     customer = submission.customer
     checks: list[tuple[str, str, Callable[[str], str | None]]] = [
@@ -169,8 +216,11 @@ def _text_violations(submission: Submission) -> list[FieldViolation]:
         ("product", submission.product, single_line_rule),
         ("description", submission.description, free_text_rule),
     ]
-    for key, value in sorted(submission.attributes.items()):
-        checks.append((f"attributes[{key!r}]", key + value, single_line_rule))
+    if len(submission.attributes) <= MAX_ATTRIBUTES:
+        for key, value in sorted(submission.attributes.items()):
+            checks.append(
+                (f"attributes[{key[:MAX_ATTRIBUTE_KEY_CHARS]!r}]", key + value, single_line_rule)
+            )
     return [
         FieldViolation(path, broken)
         for path, value, rule in checks

@@ -16,6 +16,7 @@ from kintsugi.common.codec import (
     EVENT_TYPE_HEADER,
     Event,
     UndecodableMessage,
+    UnknownEventKind,
     decode,
     encode,
     event_type,
@@ -205,11 +206,26 @@ def test_an_event_without_a_payload_is_undecodable_and_says_so() -> None:
         decode(event.SerializeToString())
 
 
-def test_a_payload_from_a_newer_schema_is_reported_as_unknown_not_crashing() -> None:
+def test_a_payload_from_a_newer_schema_is_an_unknown_kind_not_poison() -> None:
     # Field 99 in the oneof range does not exist yet: an old consumer sees no payload.
     event = an_event()
     event.ClearField("assigned")
     newer = event.SerializeToString() + b"\x9a\x06\x02\x08\x01"  # field 99, 2 bytes
 
-    with pytest.raises(UndecodableMessage, match="unknown or empty oneof"):
+    with pytest.raises(UnknownEventKind, match=r"unknown kind \(fields \[99\]\)"):
         decode(newer)
+
+
+def test_an_event_with_a_time_no_calendar_holds_is_undecodable_naming_where() -> None:
+    # Every handler reading it would fail on each retry; say so once, at the door.
+    event = an_event()
+    event.ClearField("assigned")
+    event.clock_warning.due_at.seconds = 2**62
+    event.recorded_at.nanos = -1
+
+    with pytest.raises(UndecodableMessage) as undecodable:
+        decode(event.SerializeToString())
+
+    assert str(undecodable.value) == (
+        "Event has timestamps outside years 1 to 9999: recorded_at, clock_warning.due_at"
+    )

@@ -42,8 +42,9 @@ def test_committed_users_yaml_is_a_fresh_render() -> None:
     assert COMMITTED.read_text(encoding="utf-8") == render(), f"users.yaml drifted; run: {FIX}"
 
 
-def test_one_user_per_service_and_one_for_upstream_producers() -> None:
-    assert set(_users()) == {f"kintsugi-{s}" for s in SETTINGS} | {"kintsugi-upstream-producer"}
+def test_one_user_per_service_and_one_per_kind_of_outside_producer() -> None:
+    outside = {"kintsugi-upstream-producer", "kintsugi-directory-publisher"}
+    assert set(_users()) == {f"kintsugi-{s}" for s in SETTINGS} | outside
     for user in _users().values():
         assert user["apiVersion"] == "kafka.strimzi.io/v1"
         assert user["spec"]["authentication"] == {"type": "scram-sha-512"}
@@ -55,8 +56,9 @@ def test_a_service_joins_only_the_consumer_group_it_uses(service: str) -> None:
     settings = SETTINGS[service]()
     group = getattr(settings, "app_id", None) or settings.consumer_group
     groups = {name for kind, name in _allowed(_users()[f"kintsugi-{service}"]) if kind == "group"}
-    # intake reads raw activities in a second group (another decoder, same service)
-    extra = {f"{group}-activities"} if service == "intake" else set()
+    # intake reads raw activities in a second group (another decoder, same service); the
+    # router decides from its inbox in a second group
+    extra = {"intake": {f"{group}-activities"}, "router": {f"{group}-decider"}}.get(service, set())
     assert groups == {group} | extra
 
 

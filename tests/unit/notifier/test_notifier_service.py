@@ -375,3 +375,17 @@ async def test_a_sent_message_is_recorded_in_the_ledger_with_the_providers_id(
     [entry] = case.ledger.values()
     assert entry.status == SENT and entry.channel == "email" and entry.attempts == 1
     assert entry.provider_message_id.startswith("<")
+
+
+async def test_words_too_long_for_an_sms_go_by_email_instead_and_the_timeline_says_so() -> None:
+    # Found by fuzzing: a handler's name long enough to push the short form past 459
+    # characters raised on every retry, and the customer was never acknowledged.
+    world = World(a_case(channel="sms"))
+
+    [delivery] = await acknowledge(world.notifier, handler="Mei " + "Chen-" * 60)
+
+    assert delivery.channel == "email" and len(world.email.sent) == 1
+    assert world.sms.attempts == 0  # the gateway was never asked, nor blamed
+    [failure] = world.events.failures
+    assert failure.channel == "sms" and failure.fallback_channel == "email"
+    assert "the sms limit is" in failure.reason
