@@ -15,6 +15,7 @@ KUSTOMIZE_VERSION := v5.8.2
 KUSTOMIZE   := $(TOOLS)/bin/kustomize
 KUBECONFORM_VERSION := v0.8.0
 KUBECONFORM := $(TOOLS)/bin/kubeconform
+SMTP_SINK   := $(TOOLS)/postfix/smtp-sink
 TOPICS_MANIFEST := deploy/k8s/components/strimzi-topics/topics.yaml
 USERS_MANIFEST  := deploy/k8s/components/strimzi-users/users.yaml
 PROMETHEUS_RULE := deploy/k8s/components/monitoring/prometheus-rule.yaml
@@ -23,7 +24,7 @@ K8S_SCHEMAS := deploy/k8s/schemas/{{ .ResourceKind }}{{ .KindSuffix }}.json
 
 .PHONY: help install proto proto-check lint test test-unit test-integration test-e2e \
         kafka kafka-down topics up down bench clean k8s-topics k8s-check prometheus-tools ghz \
-        smtp-sink word-model fuzz
+        smtp-sink smtp-sink-tool word-model fuzz
 
 help:  ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -111,7 +112,7 @@ k8s-check: $(VENV)/.installed $(KUSTOMIZE) $(KUBECONFORM)  ## generated manifest
 	    -schema-location '$(K8S_SCHEMAS)' - || exit 1; \
 	done
 
-test: lint k8s-check  ## lint, render manifests, then unit, integration (real Kafka) and e2e tests
+test: lint k8s-check $(SMTP_SINK)  ## lint, render manifests, then unit, integration (real Kafka) and e2e tests
 	KUSTOMIZE=$(abspath $(KUSTOMIZE)) KUBECONFORM=$(abspath $(KUBECONFORM)) $(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: install
@@ -146,9 +147,18 @@ bench: kafka $(GHZ)  ## benchmarks with same-run baselines (domain, gRPC, end to
 	} | tee bench-report.md
 
 SMTP_SINK_PORT ?= 2526
-smtp-sink:  ## Postfix smtp-sink for mail-failure drills: SMTP_SINK_ARGS="-r rcpt" 4xx, "-f data" 5xx, "-q data" drop, "-w 30" stall
-	@bin=$$(command -v smtp-sink || ls /usr/sbin/smtp-sink 2>/dev/null); \
-	if [ -z "$$bin" ]; then echo "smtp-sink not found: install Postfix (Debian: apt-get install postfix)"; exit 1; fi; \
+smtp-sink-tool: $(SMTP_SINK)  ## unpack Postfix's smtp-sink from Debian's package into .tools (no mail service installed)
+
+# Unpacked, not installed: installing postfix would configure and start a mail service.
+$(SMTP_SINK):
+	@mkdir -p $(dir $@) && cd $(dir $@) && rm -f postfix_*.deb && \
+	  { apt-get download postfix >/dev/null 2>&1 || { apt-get -o DPkg::Lock::Timeout=300 update -qq && apt-get download postfix >/dev/null 2>&1; }; } && \
+	  dpkg -x postfix_*.deb root && rm -f postfix_*.deb && \
+	  printf '#!/bin/sh\nhere=$$(dirname "$$0")\nLD_LIBRARY_PATH="$$here/root/usr/lib/postfix" exec "$$here/root/usr/sbin/smtp-sink" "$$@"\n' > smtp-sink && \
+	  chmod +x smtp-sink
+
+smtp-sink: $(SMTP_SINK)  ## Postfix smtp-sink for mail-failure drills: SMTP_SINK_ARGS="-r rcpt" 4xx, "-f data" 5xx, "-q data" drop, "-w 30" stall
+	@bin=$$(command -v smtp-sink || ls /usr/sbin/smtp-sink 2>/dev/null || echo $(SMTP_SINK)); \
 	echo "smtp-sink on 127.0.0.1:$(SMTP_SINK_PORT) $(SMTP_SINK_ARGS)"; \
 	user=$$([ "$$(id -u)" = 0 ] && echo "-u nobody"); \
 	exec $$bin -c $$user $(SMTP_SINK_ARGS) 127.0.0.1:$(SMTP_SINK_PORT) 256

@@ -28,7 +28,6 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -50,6 +49,7 @@ from services.notifier.domain.case import Case
 from services.notifier.domain.messages import ComposedMessage, MessageComposer
 from services.notifier.domain.planner import Assigned, PlanRules, plan
 from services.notifier.service import Delivery, Failure, Hold, Notifier
+from tools.devstack.smtp_sink import smtp_sink_binary
 
 FROM = "complaints@kintsugi.example"
 
@@ -95,7 +95,9 @@ def free_port() -> int:
 
 def start_sink(kind: str, port: int) -> subprocess.Popen[bytes]:
     if kind == "smtp-sink":
-        binary = shutil.which("smtp-sink") or "/usr/sbin/smtp-sink"
+        binary = smtp_sink_binary()
+        if binary is None:
+            raise SystemExit("smtp-sink not found: make smtp-sink-tool")
         user = ["-u", "nobody"] if os.geteuid() == 0 else []  # it refuses to run as root
         command = [binary, *user, f"127.0.0.1:{port}", "256"]
     else:
@@ -337,7 +339,7 @@ def main() -> None:
     # `make bench` passes one BENCH_ARGS to every script: ignore the ones meant for others.
     options, _ = parser.parse_known_args()
     if options.server is None:
-        installed = shutil.which("smtp-sink") or Path("/usr/sbin/smtp-sink").exists()
+        installed = smtp_sink_binary() is not None
         options.server = "smtp-sink" if installed else "aiosmtpd"
     count = options.messages or (1_000 if options.quick else 3_000)
     rounds = 3 if options.quick else 5

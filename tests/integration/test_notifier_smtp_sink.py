@@ -8,23 +8,22 @@ means it: greylisting on RCPT is transient, a 5xx is permanent, a drop or stall 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from services.notifier.domain.retry import DeliveryFailure, FailureKind
 from tests.integration.test_notifier_smtp import email_sender, send
 from tools.devstack.processes import free_port
+from tools.devstack.smtp_sink import smtp_sink_binary
 
-SMTP_SINK = shutil.which("smtp-sink") or (
-    "/usr/sbin/smtp-sink" if Path("/usr/sbin/smtp-sink").exists() else None
+SMTP_SINK = smtp_sink_binary()
+pytestmark = pytest.mark.skipif(
+    SMTP_SINK is None, reason="Postfix smtp-sink not found (make smtp-sink-tool)"
 )
-pytestmark = pytest.mark.skipif(SMTP_SINK is None, reason="Postfix smtp-sink not installed")
 
 
 @pytest.fixture
