@@ -182,7 +182,9 @@ def test_each_service_logs_in_as_its_own_kafka_user_from_mounted_files(
             if "secretKeyRef" in item.get("valueFrom", {}) and name.startswith("KAFKA_")
         ], "Kafka credentials as variables"
         seen.add(user.name)
-    assert set(users) - seen == {"kintsugi-upstream-producer"}
+    # The two users no workload of ours logs in as: for upstream systems and for workforce
+    # management publishing directory updates.
+    assert set(users) - seen == {"kintsugi-upstream-producer", "kintsugi-directory-publisher"}
 
 
 def _mounted_secret_files(workload: Doc) -> dict[str, tuple[str, str]]:
