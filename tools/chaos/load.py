@@ -12,11 +12,11 @@ import asyncio
 import heapq
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import grpc
 
@@ -103,7 +103,7 @@ async def stream(
                 stats.activities_accepted += 1
                 stats.activity_ids[activity.reference] = answer.activity_id
 
-        schedule: list[tuple[float, int, Callable[[], Awaitable[None]]]] = []
+        schedule: list[tuple[float, int, Callable[[], Coroutine[Any, Any, None]]]] = []
         spacing = duration_s / max(1, len(complaints))
         for complaint in complaints:
             at = complaint.number * spacing
