@@ -85,9 +85,7 @@ async def run(options: Options) -> ChaosReport:
             await asyncio.to_thread(broker.stop)
 
 
-def _stack(
-    options: Options, kafka: KafkaSettings, folder: Path, mail: MailServer, gateways: Gateways
-) -> StackConfig:
+def _stack(kafka: KafkaSettings, folder: Path, mail: MailServer, gateways: Gateways) -> StackConfig:
     secret_file = folder / "gateway-secret"
     secret_file.write_bytes(gateways.secret)
     secret_file.chmod(0o600)
