@@ -120,7 +120,8 @@ class StackConfig:
             env[f"{prefix}APP_ID"] = f"{self.topic_prefix}kintsugi-sla"
             data_dir = self.sla_data_dir
             if instance != service:  # a worker's RocksDB folder is its own
-                data_dir = data_dir.with_name(f"{data_dir.name}-{instance}")
+                replica = instance.removeprefix(f"{service}-")
+                data_dir = data_dir.with_name(f"{data_dir.name}-{replica}")
                 env[f"{prefix}WORKER_NAME"] = instance
             env[f"{prefix}DATA_DIR"] = str(data_dir)
             if self.sla_stall_after_s is not None:
