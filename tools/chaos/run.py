@@ -193,6 +193,11 @@ async def _settle(
             lag = -1
             with contextlib.suppress(Exception):
                 lag = await fleet.lag(probe)
+            print(
+                f"settling: {len(verdict.problems)} problems, consumer lag {lag}"
+                + (f"; first: {verdict.problems[0]}" if verdict.problems else ""),
+                file=sys.stderr,
+            )
             if (verdict.ok and lag == 0) or time.monotonic() > deadline:
                 await asyncio.sleep(QUIET_BEFORE_VERDICT_S)
                 return verdict
@@ -224,6 +229,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--freeze-seconds", type=float, default=45.0)
     parser.add_argument("--outages", type=int, default=int(_env("CHAOS_OUTAGES", "20")))
+    parser.add_argument(
+        "--settle-minutes",
+        type=float,
+        default=15.0,
+        help="after the faults, how long everything may take to check out",
+    )
     parser.add_argument("--bootstrap", help="use this cluster instead of a broker of our own")
     parser.add_argument("--markdown", type=Path)
     parser.add_argument("--json", type=Path)
@@ -239,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         broker_faults=args.broker_faults,
         broker_freeze_s=args.freeze_seconds,
         outages=args.outages,
+        settle_minutes=args.settle_minutes,
         bootstrap=args.bootstrap,
     )
     report = asyncio.run(run(options))

@@ -222,7 +222,7 @@ class Verifier:
         stopped = {e.clock_stopped.clock.clock_id for e in kinds["clock_stopped"]}
         breached = {e.clock_breached.clock.clock_id for e in kinds["clock_breached"]}
         ack_clocks = {c for c, kind in clock_kinds.items() if kind == "acknowledgement"}
-        if not ack_clocks <= stopped:
+        if not ack_clocks <= stopped | breached:  # a breached clock is over: no stop
             verdict.fail(complaint, "acknowledgement clock still running")
         for escalated in kinds["escalated"]:
             staff.add(notification_id(cid, STAFF_ESCALATION, escalated.event_id))
