@@ -32,10 +32,13 @@ class ChaosReport:
 
     def figures(self) -> dict[str, Any]:
         figures = asdict(self)
+        # asdict would rebuild a Counter from its (key, count) pairs.
+        figures["load"]["retries"] = dict(self.load.retries)
         figures["verdict"] = {
             "ok": self.verdict.ok,
             "counts": dict(sorted(self.verdict.counts.items())),
             "problems": self.verdict.problems,
+            "timelines": self.verdict.timelines,
         }
         return figures
 

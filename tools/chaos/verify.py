@@ -55,6 +55,8 @@ class Delivery:
 class Verdict:
     counts: Counter[str] = field(default_factory=Counter)
     problems: list[str] = field(default_factory=list)
+    # The log as each complaint with a problem saw it, for whoever investigates.
+    timelines: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -80,6 +82,14 @@ def deliveries(mailbox: Mailbox, gateway: Iterable[GatewayRequest]) -> list[Deli
 
 def _distinct(events: Iterable[Event]) -> set[str]:
     return {e.event_id for e in events}
+
+
+def _describe(event: Event) -> str:
+    kind = event_type(event)
+    payload = getattr(event, kind)
+    clock = getattr(payload, "clock", None)
+    detail = f" {clock.clock_id}#{clock.cycle}" if clock is not None else ""
+    return f"{event.recorded_at.ToJsonString()} {event.producer} {kind}{detail} {event.event_id}"
 
 
 def _clock_key(event: Event) -> tuple[str, ...]:
@@ -109,7 +119,10 @@ class Verifier:
             verdict.counts["event copies (same id, redelivered)"] += len(events) - len(
                 _distinct(events)
             )
+            before = len(verdict.problems)
             expected_messages |= self._complaint(complaint, events, load, by_notification, verdict)
+            if len(verdict.problems) > before:
+                verdict.timelines[complaint.reference] = [_describe(e) for e in events]
         self._receivers(by_notification, expected_messages, verdict)
         self._dead_letters(timeline, verdict)
         return verdict
