@@ -72,7 +72,10 @@ async def stream(
     complaints: list[Complaint], grpc_target: str, duration_s: float, stats: LoadStats
 ) -> None:
     """Submit every complaint and activity; returns when each was accepted or refused."""
+    # A complaint's activities go out in order, each once the one before was accepted, as
+    # an upstream system records what happens: sent at once they could overtake.
     accepted = {c.reference: asyncio.Event() for c in complaints}
+    accepted |= {a.reference: asyncio.Event() for c in complaints for a in c.activities}
     options = [("grpc.lb_policy_name", "round_robin")]
     async with grpc.aio.insecure_channel(grpc_target, options=options) as channel:
         stub = intake_pb2_grpc.IntakeServiceStub(channel)
@@ -89,8 +92,8 @@ async def stream(
                 stats.answers[complaint.reference] = (answer.category, answer.regime)
                 accepted[complaint.reference].set()
 
-        async def record(complaint: Complaint, activity: Activity) -> None:
-            await accepted[complaint.reference].wait()
+        async def record(complaint: Complaint, activity: Activity, after: str) -> None:
+            await accepted[after].wait()
             request = activity.request(complaint.reference, datetime.now(UTC))
             answer = await _call(
                 stats,
@@ -102,15 +105,18 @@ async def stream(
             if answer is not None:
                 stats.activities_accepted += 1
                 stats.activity_ids[activity.reference] = answer.activity_id
+                accepted[activity.reference].set()
 
         schedule: list[tuple[float, int, Callable[[], Coroutine[Any, Any, None]]]] = []
         spacing = duration_s / max(1, len(complaints))
         for complaint in complaints:
             at = complaint.number * spacing
             schedule.append((at, len(schedule), partial(submit, complaint)))
+            after = complaint.reference
             for activity in complaint.activities:
-                action = partial(record, complaint, activity)
+                action = partial(record, complaint, activity, after)
                 schedule.append((at + activity.after_s, len(schedule), action))
+                after = activity.reference
         heapq.heapify(schedule)
         began = time.monotonic()
         tasks: list[asyncio.Task[None]] = []
