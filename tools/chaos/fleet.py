@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from kintsugi.common.kafka_settings import KafkaSettings
+from tools.chaos.quiet import close_quietly
 from tools.devstack.processes import ServiceProcess, StackConfig, start_service
 
 READY_TIMEOUT_S = 180.0
@@ -78,12 +79,10 @@ class LagProbe:
 
     async def close(self) -> None:
         admin, consumer, self._admin, self._consumer = self._admin, self._consumer, None, None
-        with contextlib.suppress(Exception):
-            if consumer is not None:
-                await consumer.stop()
-        with contextlib.suppress(Exception):
-            if admin is not None:
-                await admin.close()
+        if consumer is not None:
+            await close_quietly(consumer.stop())
+        if admin is not None:
+            await close_quietly(admin.close())
 
 
 @dataclass

@@ -8,7 +8,6 @@ twice (positions are tracked), so counts on the timeline are counts on the log.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -18,6 +17,7 @@ from kintsugi.common.codec import DeadLetter, Event, UndecodableMessage, decode,
 from kintsugi.common.kafka import topic_partitions
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.topics import COMPLAINT_EVENTS, DEAD_LETTERS
+from tools.chaos.quiet import close_quietly
 
 
 @dataclass
@@ -56,8 +56,7 @@ class Timeline:
             except Exception:  # the broker is away: start again from where we were
                 await asyncio.sleep(1.0)
             finally:
-                with contextlib.suppress(Exception):
-                    await consumer.stop()
+                await close_quietly(consumer.stop())
 
     async def _assign(self, consumer: AIOKafkaConsumer) -> None:
         tps = []
