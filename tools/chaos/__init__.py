@@ -10,6 +10,7 @@ receivers  the mail server and the HTTP gateways, which go down and up
 faults     when each fault happens
 timeline   every event and dead letter, read back while the run goes on
 verify     the checks, from the timeline and what the receivers got
+quiet      closing Kafka clients whose broker is away
 report     Markdown and JSON
 run        the command line (``python -m tools.chaos``)
 """
