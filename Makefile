@@ -23,8 +23,8 @@ DASHBOARDS_DIR  := deploy/monitoring/grafana/dashboards
 K8S_SCHEMAS := deploy/k8s/schemas/{{ .ResourceKind }}{{ .KindSuffix }}.json
 
 .PHONY: help install proto proto-check lint test test-unit test-integration test-e2e \
-        kafka kafka-down topics up down bench clean k8s-topics k8s-check prometheus-tools ghz \
-        smtp-sink smtp-sink-tool word-model fuzz
+        kafka kafka-down topics up down bench chaos clean k8s-topics k8s-check prometheus-tools \
+        ghz smtp-sink smtp-sink-tool word-model fuzz
 
 help:  ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -145,6 +145,12 @@ bench: kafka $(GHZ)  ## benchmarks with same-run baselines (domain, gRPC, end to
 	  $(PY) -m bench.e2e_throughput $(BENCH_E2E_ARGS) --json bench-report-e2e.json; echo; \
 	  $(PY) -m bench.notifier_delivery $(BENCH_NOTIFIER_ARGS) --json bench-report-notifier.json; \
 	} | tee bench-report.md
+
+# Sizes from the environment: CHAOS_COMPLAINTS (10000), CHAOS_KILLS (100), CHAOS_MINUTES
+# (30, how long complaints stream in), CHAOS_SEED, CHAOS_OUTAGES, CHAOS_BROKER_FAULTS=0.
+CHAOS_ARGS ?=
+chaos: install  ## kill services, restart and freeze a broker of its own, drop mail; check nothing lost or doubled
+	$(PY) -m tools.chaos $(CHAOS_ARGS) --markdown chaos-report.md --json chaos-report.json
 
 SMTP_SINK_PORT ?= 2526
 smtp-sink-tool: $(SMTP_SINK)  ## unpack Postfix's smtp-sink from Debian's package into .tools (no mail service installed)

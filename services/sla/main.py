@@ -19,7 +19,7 @@ from kintsugi.common.progress import (
     seed_missing_commits,
     watch_progress,
 )
-from kintsugi.common.runtime import exit_on_bad_configuration
+from kintsugi.common.runtime import exit_on_bad_configuration, fail_liveness_when_done
 from kintsugi.common.timeutil import system_clock
 from kintsugi.common.topics import COMPLAINT_EVENTS, DEAD_LETTERS, sla_faust_topics
 from services.sla.adapters.explain_api import ApiServer
@@ -88,6 +88,7 @@ def main() -> None:
         configure_logging("sla", settings.log_level, settings.library_log_level)
         producer.producer = make_producer(settings.kafka, "kintsugi-sla")
         await producer.producer.start()
+        fail_liveness_when_done(producer.producer._sender.sender_task, health)
         await ops.start()
         await api.start()
         runtime.started.set()

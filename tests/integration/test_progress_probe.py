@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
+import warnings
 from dataclasses import replace
 
+import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.errors import KafkaConnectionError
 from aiokafka.structs import OffsetAndMetadata
 
 from kintsugi.common.bootstrap import create_topics
@@ -14,6 +18,7 @@ from kintsugi.common.kafka import make_producer
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.progress import GroupProgressProbe, StallDetector, watch_progress
 from kintsugi.common.topics import RAW_COMPLAINTS
+from tools.devstack.processes import free_port
 
 
 async def test_a_group_with_waiting_records_and_no_commits_is_reported_stalled(
@@ -73,3 +78,15 @@ async def test_a_group_with_waiting_records_and_no_commits_is_reported_stalled(
     finally:
         watcher.cancel()
     assert reported[0][partition] == sent.offset  # with the offset to rewind to
+
+
+async def test_a_probe_of_a_broker_that_is_away_leaves_no_client_open(unique: str) -> None:
+    # Found by `make chaos`: while its broker was away the sla leaked a consumer per check.
+    nobody = KafkaSettings(bootstrap_servers=f"127.0.0.1:{free_port()}")
+    probe = GroupProgressProbe(nobody, f"group-{unique}", f"topic-{unique}")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(KafkaConnectionError):
+            await probe.read()
+        gc.collect()
+    assert not [w for w in caught if "Unclosed" in str(w.message)]

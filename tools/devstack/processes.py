@@ -17,6 +17,12 @@ from typing import Any
 SERVICE_NAMES = ("intake", "router", "sla", "notifier")
 
 
+def instance_name(service: str, replica: int) -> str:
+    """The first replica keeps the service's own name (``router``), so a one-replica stack
+    reads as it always did; further ones are numbered (``router-2``)."""
+    return service if replica == 1 else f"{service}-{replica}"
+
+
 def free_port() -> int:
     """A port on 127.0.0.1 nobody listens on right now."""
     with socket.socket() as sock:
@@ -35,8 +41,6 @@ class StackConfig:
     ops_ports: dict[str, int] = field(
         default_factory=lambda: {"intake": 9101, "router": 9102, "sla": 9103, "notifier": 9104}
     )
-    # The sla's public API (GET /clocks/{id}), apart from its ops port.
-    sla_api_port: int = 8080
     # Prefixes topics, consumer groups and the Faust app id: stacks sharing a cluster
     # (a developer's and a test run's) never see each other.
     topic_prefix: str = ""
@@ -53,36 +57,86 @@ class StackConfig:
     # Any further settings per service, by plain name ({"notifier": {"QUIET_HOURS": ...}}):
     # each becomes KINTSUGI_<SERVICE>_<NAME>.
     service_settings: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Processes per service (default one), so that takeovers happen when one dies. Every
+    # replica has its own ops port (``ops_ports`` by instance name); further intake
+    # replicas their own gRPC port (``extra_grpc_ports``); sla workers their own data
+    # folder and, through their ops port, their own advertised URL (decision 16).
+    replicas: dict[str, int] = field(default_factory=dict)
+    extra_grpc_ports: dict[str, int] = field(default_factory=dict)
+    # The sla's public API (GET /clocks), apart from its ops port; workers forward to each
+    # other there, so further sla workers have their own (``extra_sla_api_ports``).
+    sla_api_port: int = 8080
+    extra_sla_api_ports: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def on_free_ports(cls, bootstrap_servers: str, topic_prefix: str, **rest: Any) -> StackConfig:
         """A stack beside others on this machine (a test session's, a benchmark's): its
         gRPC and ops ports are whichever are free now."""
+        replicas: dict[str, int] = rest.get("replicas", {})
+        instances = [
+            instance_name(service, n)
+            for service in SERVICE_NAMES
+            for n in range(1, replicas.get(service, 1) + 1)
+        ]
         return cls(
             bootstrap_servers=bootstrap_servers,
             topic_prefix=topic_prefix,
             grpc_port=free_port(),
-            ops_ports={name: free_port() for name in SERVICE_NAMES},
+            ops_ports={name: free_port() for name in instances},
+            extra_grpc_ports={
+                name: free_port() for name in instances if name.startswith("intake-")
+            },
             sla_api_port=free_port(),
+            extra_sla_api_ports={
+                name: free_port() for name in instances if name.startswith("sla-")
+            },
             **rest,
         )
 
-    def env(self, service: str) -> dict[str, str]:
+    def instances(self) -> list[tuple[str, str]]:
+        """(service, instance name) of every process this stack runs."""
+        return [
+            (service, instance_name(service, n))
+            for service in SERVICE_NAMES
+            for n in range(1, self.replicas.get(service, 1) + 1)
+        ]
+
+    def grpc_port_of(self, instance: str) -> int:
+        return self.grpc_port if instance == "intake" else self.extra_grpc_ports[instance]
+
+    def sla_api_port_of(self, instance: str) -> int:
+        return self.sla_api_port if instance == "sla" else self.extra_sla_api_ports[instance]
+
+    def grpc_target(self) -> str:
+        """Every intake replica, for a client channel that balances over them (as a
+        Kubernetes Service would): ``ipv4:127.0.0.1:p1,127.0.0.1:p2``."""
+        ports = [
+            self.grpc_port_of(name) for service, name in self.instances() if service == "intake"
+        ]
+        return "ipv4:" + ",".join(f"127.0.0.1:{port}" for port in ports)
+
+    def env(self, service: str, instance: str | None = None) -> dict[str, str]:
+        instance = instance or service
         prefix = f"KINTSUGI_{service.upper()}_"
         env = {
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
             "KINTSUGI_TOPIC_PREFIX": self.topic_prefix,
             f"{prefix}OPS_HOST": "127.0.0.1",
-            f"{prefix}OPS_PORT": str(self.ops_ports[service]),
+            f"{prefix}OPS_PORT": str(self.ops_ports[instance]),
             f"{prefix}LOG_LEVEL": self.log_level,
             "PYTHONUNBUFFERED": "1",
         }
         if service == "sla":
             env[f"{prefix}APP_ID"] = f"{self.topic_prefix}kintsugi-sla"
-            env[f"{prefix}DATA_DIR"] = str(self.sla_data_dir)
+            data_dir = self.sla_data_dir
+            if instance != service:  # a worker's RocksDB folder is its own
+                replica = instance.removeprefix(f"{service}-")
+                data_dir = data_dir.with_name(f"{data_dir.name}-{replica}")
+                env[f"{prefix}WORKER_NAME"] = instance
+            env[f"{prefix}DATA_DIR"] = str(data_dir)
             env[f"{prefix}API_HOST"] = "127.0.0.1"
-            env[f"{prefix}API_PORT"] = str(self.sla_api_port)
+            env[f"{prefix}API_PORT"] = str(self.sla_api_port_of(instance))
             if self.sla_stall_after_s is not None:
                 env[f"{prefix}STALL_AFTER_S"] = str(self.sla_stall_after_s)
                 env[f"{prefix}PROGRESS_CHECK_INTERVAL_S"] = "2"
@@ -94,7 +148,7 @@ class StackConfig:
             env[f"{prefix}DIRECTORY_FILE"] = str(self.router_directory)
         if service == "intake":
             env[f"{prefix}GRPC_HOST"] = "127.0.0.1"
-            env[f"{prefix}GRPC_PORT"] = str(self.grpc_port)
+            env[f"{prefix}GRPC_PORT"] = str(self.grpc_port_of(instance))
         if service == "notifier":
             env[f"{prefix}SMTP_HOST"] = "127.0.0.1"
             env[f"{prefix}SMTP_PORT"] = str(self.smtp_port)
@@ -161,24 +215,33 @@ class ServiceProcess:
 
 
 def start_service(
-    name: str, config: StackConfig, log_dir: Path, detach: bool = False
+    name: str,
+    config: StackConfig,
+    log_dir: Path,
+    detach: bool = False,
+    instance: str | None = None,
 ) -> ServiceProcess:
+    """Service ``name``'s process; ``instance`` names a further replica (``router-2``)."""
+    instance = instance or name
     log_dir.mkdir(parents=True, exist_ok=True)
-    log_path = log_dir / f"{name}.log"
+    log_path = log_dir / f"{instance}.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", f"services.{name}"],
-            env=config.env(name),
+            env=config.env(name, instance),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=detach,
         )
-    return ServiceProcess(name, process, config.ops_ports[name], log_path)
+    return ServiceProcess(instance, process, config.ops_ports[instance], log_path)
 
 
 def start_stack(config: StackConfig, log_dir: Path, detach: bool = False) -> list[ServiceProcess]:
-    processes = [start_service(name, config, log_dir, detach) for name in SERVICE_NAMES]
+    processes = [
+        start_service(service, config, log_dir, detach, instance)
+        for service, instance in config.instances()
+    ]
     try:
         for process in processes:
             process.wait_ready()

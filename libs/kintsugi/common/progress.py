@@ -67,9 +67,9 @@ class GroupProgressProbe:
     async def read(self) -> tuple[dict[int, int], dict[int, int]]:
         admin = AIOKafkaAdminClient(**self._kafka.client_options())
         consumer = AIOKafkaConsumer(**self._kafka.client_options(), group_id=None)
-        await admin.start()
-        await consumer.start()
-        try:
+        try:  # closed also when starting failed (the broker is away): nothing leaks
+            await admin.start()
+            await consumer.start()
             tps = await topic_partitions(consumer, self._topic)
             ends = await consumer.end_offsets(tps)
             offsets = await admin.list_consumer_group_offsets(self._group, partitions=tps)

@@ -120,6 +120,20 @@ class EventHandler(Protocol):
 ServiceBody = Callable[[Edges, asyncio.Event], Awaitable[None]]
 
 
+def fail_liveness_when_done(sender: asyncio.Future[Any], health: Health) -> None:
+    """aiokafka's idempotent producer gives up for good on some broker answers (e.g.
+    OutOfOrderSequenceNumber after the broker was frozen past the request timeout: it has
+    no producer-epoch bump to recover with): its sender task ends and every later send
+    fails, while the service still looks ready. Only a new process mends that, so liveness
+    fails and the orchestrator starts one (found by ``make chaos``)."""
+
+    def ended(task: asyncio.Future[Any]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            health.fail(f"kafka producer stopped: {task.exception()!r}")
+
+    sender.add_done_callback(ended)
+
+
 async def _run(name: str, settings: ServiceSettings, body: ServiceBody) -> None:
     log = get_logger(name)
     stop = stop_event_on_signals()
@@ -127,6 +141,7 @@ async def _run(name: str, settings: ServiceSettings, body: ServiceBody) -> None:
     ops = OpsServer(health, settings.ops_host, settings.ops_port)
     producer = make_producer(settings.kafka, f"kintsugi-{name}")
     await producer.start()
+    fail_liveness_when_done(producer._sender.sender_task, health)
     await ops.start()
     log.info("started", ops_port=ops.bound_port)
     try:

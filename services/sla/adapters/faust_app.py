@@ -16,6 +16,8 @@ wires them, one named piece each:
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
@@ -127,6 +129,32 @@ def owner_lookup(app: faust.App, own_url: str) -> OwnerLookup:
     return owner_of
 
 
+# Exit status of a worker that stopped rather than let a failed batch count as handled.
+BATCH_FAILED_EXIT = 70
+
+
+def _exit_now(status: int) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)  # no clean-up: a clean shutdown would commit what was not handled
+
+
+async def handle_or_exit(
+    keeper: ClockKeeper, messages: list[Any], exit_process: Callable[[int], Any] = _exit_now
+) -> None:
+    """A batch the keeper could not handle (the broker away, our producer dead) ends the
+    process at once. Left to Faust, the agent would crash, restart and treat the batch's
+    records as done - clocks never paused, resumed or stopped (found by ``make chaos``
+    after a broker restart). Dying before anything more is committed lets the partitions'
+    next owner handle the batch again, with the same event ids."""
+    try:
+        await keeper.handle_batch(messages)
+    except Exception as error:
+        log.critical("batch_failed_worker_exits", error=repr(error), records=len(messages))
+        exit_process(BATCH_FAILED_EXIT)
+        raise
+
+
 def table_ready(app: faust.App) -> bool:
     """Not rebalancing and the table restored: the table holds what the worker owns."""
     recovery = cast(Any, app.tables).recovery  # not on Faust's TableManagerT protocol
@@ -168,7 +196,7 @@ def build_runtime(
         await started.wait()  # the producer our events go out on is running
         # take_events acks a batch's offsets only after the loop body has handled it.
         async for batch in stream.take_events(settings.consumer_max_records, settings.batch_wait_s):
-            await keeper.handle_batch([event.message for event in batch])
+            await handle_or_exit(keeper, [event.message for event in batch])
 
     @app.timer(interval=settings.tick_interval_s)
     async def tick() -> None:
