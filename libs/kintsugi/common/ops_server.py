@@ -37,35 +37,44 @@ class Health:
         return not self.shutting_down and all(self.report().values())
 
 
-class OpsServer:
-    def __init__(
-        self, health: Health, host: str, port: int, extra_routes: Sequence[Route] = ()
-    ) -> None:
-        self._health = health
-        self._extra_routes = extra_routes
+class HttpServer:
+    """Routes served on one host and port (aiohttp); port 0 picks a free one, then
+    ``bound_port`` says which."""
+
+    def __init__(self, host: str, port: int, routes: Sequence[Route]) -> None:
         self._host = host
         self._port = port
+        self._routes = routes
         self._runner: web.AppRunner | None = None
         self.bound_port: int | None = None
 
     async def start(self) -> None:
         app = web.Application()
-        app.router.add_get("/metrics", self._metrics)
-        app.router.add_get("/healthz", self._live)
-        app.router.add_get("/readyz", self._ready)
-        for method, path, handler in self._extra_routes:
+        for method, path, handler in self._routes:
             app.router.add_route(method, path, handler)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self._host, self._port)
         await site.start()
-        server = site._server
-        sockets = getattr(server, "sockets", None) or []
+        sockets = getattr(site._server, "sockets", None) or []
         self.bound_port = sockets[0].getsockname()[1] if sockets else self._port
 
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+
+
+class OpsServer(HttpServer):
+    def __init__(
+        self, health: Health, host: str, port: int, extra_routes: Sequence[Route] = ()
+    ) -> None:
+        self._health = health
+        own: list[Route] = [
+            ("GET", "/metrics", self._metrics),
+            ("GET", "/healthz", self._live),
+            ("GET", "/readyz", self._ready),
+        ]
+        super().__init__(host, port, [*own, *extra_routes])
 
     async def _metrics(self, _: web.Request) -> web.Response:
         body = generate_latest(REGISTRY)

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from aiokafka import TopicPartition
+from google.protobuf.message import Message
 
 from kintsugi.common import metrics
 from kintsugi.common.codec import Event, event_type, new_event
@@ -70,25 +71,18 @@ class PublishedNotifications:
                 recipient=mask_recipient(delivery.channel, delivery.recipient),
             )
             return
-        now = self._clock()
-        await self._publisher.publish(
-            new_event(
-                complaint_id=complaint_id,
-                producer="notifier",
-                event_id=derived_id(delivery.notification_id, "sent"),
-                occurred_at=now,
-                recorded_at=now,
-                causation_id=cause.event_id,
-                correlation_id=cause.correlation_id,
-                payload=npb.NotificationSent(
-                    notification_id=delivery.notification_id,
-                    purpose=PURPOSE_VALUES[delivery.purpose],
-                    channel=CHANNEL_VALUES.get(delivery.channel, pb.CHANNEL_UNSPECIFIED),
-                    recipient_masked=mask_recipient(delivery.channel, delivery.recipient),
-                    provider_message_id=delivery.provider_message_id,
-                    signed_by=delivery.signed_by,
-                ),
-            )
+        await self._announce(
+            complaint_id,
+            derived_id(delivery.notification_id, "sent"),
+            cause,
+            npb.NotificationSent(
+                notification_id=delivery.notification_id,
+                purpose=PURPOSE_VALUES[delivery.purpose],
+                channel=CHANNEL_VALUES.get(delivery.channel, pb.CHANNEL_UNSPECIFIED),
+                recipient_masked=mask_recipient(delivery.channel, delivery.recipient),
+                provider_message_id=delivery.provider_message_id,
+                signed_by=delivery.signed_by,
+            ),
         )
         metrics.NOTIFICATIONS.labels(delivery.purpose, delivery.channel, "sent").inc()
 
@@ -106,7 +100,6 @@ class PublishedNotifications:
                 retry_at=failure.next_attempt_at.isoformat() if failure.next_attempt_at else None,
             )
             return
-        now = self._clock()
         payload = npb.NotificationFailed(
             notification_id=failure.notification_id,
             purpose=PURPOSE_VALUES[failure.purpose],
@@ -118,19 +111,11 @@ class PublishedNotifications:
         )
         if failure.next_attempt_at is not None:
             payload.next_attempt_at.CopyFrom(to_timestamp(failure.next_attempt_at))
-        await self._publisher.publish(
-            new_event(
-                complaint_id=complaint_id,
-                producer="notifier",
-                event_id=derived_id(
-                    failure.notification_id, "failed", str(failure.attempt), failure.channel
-                ),
-                occurred_at=now,
-                recorded_at=now,
-                causation_id=cause.event_id,
-                correlation_id=cause.correlation_id,
-                payload=payload,
-            )
+        await self._announce(
+            complaint_id,
+            derived_id(failure.notification_id, "failed", str(failure.attempt), failure.channel),
+            cause,
+            payload,
         )
         outcome = "retrying" if failure.next_attempt_at is not None else "failed"
         metrics.NOTIFICATIONS.labels(failure.purpose, failure.channel, outcome).inc()
@@ -148,31 +133,42 @@ class PublishedNotifications:
         """The timeline says the response exists and waits for the executive office
         (``NotificationRequested`` with ``requires_executive_review``); the release time
         is in the log line, the ledger and the gauges."""
-        now = self._clock()
-        await self._publisher.publish(
-            new_event(
-                complaint_id=complaint_id,
-                producer="notifier",
-                event_id=derived_id(hold.notification_id, "held-for-review"),
-                occurred_at=now,
-                recorded_at=now,
-                causation_id=cause.event_id,
-                correlation_id=cause.correlation_id,
-                payload=npb.NotificationRequested(
-                    notification_id=hold.notification_id,
-                    purpose=PURPOSE_VALUES[hold.purpose],
-                    channel=CHANNEL_VALUES.get(hold.channel, pb.CHANNEL_UNSPECIFIED),
-                    template_id=template_name(hold.language, hold.purpose, form_for(hold.channel)),
-                    language=hold.language,
-                    requires_executive_review=True,
-                ),
-            )
+        await self._announce(
+            complaint_id,
+            derived_id(hold.notification_id, "held-for-review"),
+            cause,
+            npb.NotificationRequested(
+                notification_id=hold.notification_id,
+                purpose=PURPOSE_VALUES[hold.purpose],
+                channel=CHANNEL_VALUES.get(hold.channel, pb.CHANNEL_UNSPECIFIED),
+                template_id=template_name(hold.language, hold.purpose, form_for(hold.channel)),
+                language=hold.language,
+                requires_executive_review=True,
+            ),
         )
         log.info(
             "response_held_for_review",
             complaint_id=complaint_id,
             purpose=hold.purpose,
             release_at=hold.release_at.isoformat(),
+        )
+
+    async def _announce(
+        self, complaint_id: str, event_id: str, cause: Cause, payload: Message
+    ) -> None:
+        """One event on the complaint's timeline, caused by ``cause``, at the clock's now."""
+        now = self._clock()
+        await self._publisher.publish(
+            new_event(
+                complaint_id=complaint_id,
+                producer="notifier",
+                event_id=event_id,
+                occurred_at=now,
+                recorded_at=now,
+                causation_id=cause.event_id,
+                correlation_id=cause.correlation_id,
+                payload=payload,
+            )
         )
 
 

@@ -20,6 +20,7 @@ import aiohttp
 from aiohttp import web
 
 from kintsugi.common.logs import get_logger
+from kintsugi.common.ops_server import HttpServer
 from kintsugi.common.timeutil import Clock
 
 log = get_logger(__name__)
@@ -104,29 +105,11 @@ class ExplainApi:
         return web.json_response(body, status=status)
 
 
-class ApiServer:
+class ApiServer(HttpServer):
     """``GET /clocks/{complaint_id}`` on its own host and port."""
 
     def __init__(self, api: ExplainApi, host: str, port: int) -> None:
-        self._api = api
-        self._host = host
-        self._port = port
-        self._runner: web.AppRunner | None = None
-        self.bound_port: int | None = None
-
-    async def start(self) -> None:
-        app = web.Application()
-        app.router.add_get(CLOCKS_PATH, self._api.handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self._host, self._port)
-        await site.start()
-        sockets = getattr(site._server, "sockets", None) or []
-        self.bound_port = sockets[0].getsockname()[1] if sockets else self._port
-
-    async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        super().__init__(host, port, [("GET", CLOCKS_PATH, api.handle)])
 
 
 def aware_instant(text: str) -> datetime:
