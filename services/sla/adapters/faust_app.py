@@ -146,11 +146,21 @@ async def handle_or_exit(
     process at once. Left to Faust, the agent would crash, restart and treat the batch's
     records as done - clocks never paused, resumed or stopped (found by ``make chaos``
     after a broker restart). Dying before anything more is committed lets the partitions'
-    next owner handle the batch again, with the same event ids."""
+    next owner handle the batch again, with the same event ids.
+
+    A batch cancelled half-way (the worker stopping after a crash elsewhere) ends it too:
+    ``take_events`` acks a batch in a ``finally``, so once the cancellation left the loop
+    body, Faust would ack and commit the batch it never finished (``make chaos``: a
+    customer's reply that never resumed the clocks). A clean stop waits for the batch
+    in flight to be acked before it stops the agent, so it never lands here."""
     try:
         await keeper.handle_batch(messages)
     except Exception as error:
         log.critical("batch_failed_worker_exits", error=repr(error), records=len(messages))
+        exit_process(BATCH_FAILED_EXIT)
+        raise
+    except asyncio.CancelledError:
+        log.critical("batch_cancelled_worker_exits", records=len(messages))
         exit_process(BATCH_FAILED_EXIT)
         raise
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -39,3 +40,29 @@ async def test_a_handled_batch_goes_on() -> None:
 
     assert exits == []
     assert keeper.handled == [["m1"]]
+
+
+class _SlowKeeper:
+    """Handles a batch until told to stop (a send the broker has not acknowledged yet)."""
+
+    def __init__(self) -> None:
+        self.handling = asyncio.Event()
+
+    async def handle_batch(self, messages: list[Any]) -> None:
+        self.handling.set()
+        await asyncio.Event().wait()
+
+
+async def test_a_batch_cancelled_half_way_ends_the_process_before_faust_can_ack_it() -> None:
+    exits: list[int] = []
+    keeper = _SlowKeeper()
+    handling = asyncio.create_task(
+        handle_or_exit(keeper, ["m1", "m2"], exit_process=exits.append)  # type: ignore[arg-type]
+    )
+    await keeper.handling.wait()
+
+    handling.cancel()
+
+    with pytest.raises(asyncio.CancelledError):
+        await handling
+    assert exits == [BATCH_FAILED_EXIT]
