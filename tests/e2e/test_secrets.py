@@ -61,8 +61,8 @@ class LoggedInStack(StackConfig):
 
     kafka_logins: dict[str, dict[str, str]] = field(default_factory=dict)
 
-    def env(self, service: str) -> dict[str, str]:
-        return {**super().env(service), **self.kafka_logins.get(service, {})}
+    def env(self, service: str, instance: str | None = None) -> dict[str, str]:
+        return {**super().env(service, instance), **self.kafka_logins.get(service, {})}
 
 
 class SmsGateway:

@@ -258,12 +258,22 @@ class Verifier:
                     e for e in kinds["activity"] if e.activity.new_status == pb.STATUS_RESOLVED
                 ]
                 want = {notification_id(cid, FINAL_RESPONSE, e.event_id) for e in resolutions}
-                if len(resolutions) != 1 or sent[FINAL_RESPONSE] != want:
+                # A response the router sampled for executive review waits for the office
+                # (or the margin before its deadline, weeks away): announced, not sent.
+                held = {
+                    e.notification_requested.notification_id
+                    for e in kinds["notification_requested"]
+                    if e.notification_requested.requires_executive_review
+                } - sent[FINAL_RESPONSE]
+                if len(resolutions) != 1 or sent[FINAL_RESPONSE] | (held & want) != want:
                     verdict.fail(
                         complaint,
                         f"{len(resolutions)} resolutions, "
-                        f"{len(sent[FINAL_RESPONSE])} final responses sent",
+                        f"{len(sent[FINAL_RESPONSE])} final responses sent, "
+                        f"{len(held)} held for executive review",
                     )
+                elif held & want:
+                    verdict.counts["final responses held for executive review"] += 1
                 else:
                     verdict.counts["final responses"] += 1
                 if set(clock_kinds) - stopped:
