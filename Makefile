@@ -15,7 +15,8 @@ KUSTOMIZE_VERSION := v5.8.2
 KUSTOMIZE   := $(TOOLS)/bin/kustomize
 KUBECONFORM_VERSION := v0.8.0
 KUBECONFORM := $(TOOLS)/bin/kubeconform
-SMTP_SINK   := $(TOOLS)/postfix/smtp-sink
+SMTP_SINK   := $(TOOLS)/postfix/root/usr/sbin/smtp-sink
+SMTP_SINK_LIBS := $(TOOLS)/postfix/root/usr/lib/postfix
 TOPICS_MANIFEST := deploy/k8s/components/strimzi-topics/topics.yaml
 USERS_MANIFEST  := deploy/k8s/components/strimzi-users/users.yaml
 PROMETHEUS_RULE := deploy/k8s/components/monitoring/prometheus-rule.yaml
@@ -157,14 +158,13 @@ smtp-sink-tool: $(SMTP_SINK)  ## unpack Postfix's smtp-sink from Debian's packag
 
 # Unpacked, not installed: installing postfix would configure and start a mail service.
 $(SMTP_SINK):
-	@mkdir -p $(dir $@) && cd $(dir $@) && rm -f postfix_*.deb && \
+	@mkdir -p $(TOOLS)/postfix && cd $(TOOLS)/postfix && rm -f postfix_*.deb && \
 	  { apt-get download postfix >/dev/null 2>&1 || { apt-get -o DPkg::Lock::Timeout=300 update -qq && apt-get download postfix >/dev/null 2>&1; }; } && \
-	  dpkg -x postfix_*.deb root && rm -f postfix_*.deb && \
-	  printf '#!/bin/sh\nhere=$$(dirname "$$0")\nLD_LIBRARY_PATH="$$here/root/usr/lib/postfix" exec "$$here/root/usr/sbin/smtp-sink" "$$@"\n' > smtp-sink && \
-	  chmod +x smtp-sink
+	  dpkg -x postfix_*.deb root && rm -f postfix_*.deb && touch root/usr/sbin/smtp-sink
 
 smtp-sink: $(SMTP_SINK)  ## Postfix smtp-sink for mail-failure drills: SMTP_SINK_ARGS="-r rcpt" 4xx, "-f data" 5xx, "-q data" drop, "-w 30" stall
-	@bin=$$(command -v smtp-sink || ls /usr/sbin/smtp-sink 2>/dev/null || echo $(SMTP_SINK)); \
+	@bin=$$(command -v smtp-sink || echo $(SMTP_SINK)); \
+	export LD_LIBRARY_PATH=$(SMTP_SINK_LIBS); \
 	echo "smtp-sink on 127.0.0.1:$(SMTP_SINK_PORT) $(SMTP_SINK_ARGS)"; \
 	user=$$([ "$$(id -u)" = 0 ] && echo "-u nobody"); \
 	exec $$bin -c $$user $(SMTP_SINK_ARGS) 127.0.0.1:$(SMTP_SINK_PORT) 256

@@ -49,7 +49,7 @@ from services.notifier.domain.case import Case
 from services.notifier.domain.messages import ComposedMessage, MessageComposer
 from services.notifier.domain.planner import Assigned, PlanRules, plan
 from services.notifier.service import Delivery, Failure, Hold, Notifier
-from tools.devstack.smtp_sink import smtp_sink_binary
+from tools.devstack.smtp_sink import smtp_sink_command
 
 FROM = "complaints@kintsugi.example"
 
@@ -95,11 +95,11 @@ def free_port() -> int:
 
 def start_sink(kind: str, port: int) -> subprocess.Popen[bytes]:
     if kind == "smtp-sink":
-        binary = smtp_sink_binary()
-        if binary is None:
+        sink = smtp_sink_command()
+        if sink is None:
             raise SystemExit("smtp-sink not found: make smtp-sink-tool")
         user = ["-u", "nobody"] if os.geteuid() == 0 else []  # it refuses to run as root
-        command = [binary, *user, f"127.0.0.1:{port}", "256"]
+        command = [*sink, *user, f"127.0.0.1:{port}", "256"]
     else:
         command = [
             sys.executable,
@@ -339,7 +339,7 @@ def main() -> None:
     # `make bench` passes one BENCH_ARGS to every script: ignore the ones meant for others.
     options, _ = parser.parse_known_args()
     if options.server is None:
-        installed = smtp_sink_binary() is not None
+        installed = smtp_sink_command() is not None
         options.server = "smtp-sink" if installed else "aiosmtpd"
     count = options.messages or (1_000 if options.quick else 3_000)
     rounds = 3 if options.quick else 5

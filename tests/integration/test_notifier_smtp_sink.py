@@ -18,9 +18,9 @@ import pytest
 from services.notifier.domain.retry import DeliveryFailure, FailureKind
 from tests.integration.test_notifier_smtp import email_sender, send
 from tools.devstack.processes import free_port
-from tools.devstack.smtp_sink import smtp_sink_binary
+from tools.devstack.smtp_sink import smtp_sink_command
 
-SMTP_SINK = smtp_sink_binary()
+SMTP_SINK = smtp_sink_command()
 pytestmark = pytest.mark.skipif(
     SMTP_SINK is None, reason="Postfix smtp-sink not found (make smtp-sink-tool)"
 )
@@ -33,7 +33,7 @@ def sink(request: pytest.FixtureRequest) -> Iterator[int]:
     args: list[str] = list(getattr(request, "param", []))
     assert SMTP_SINK is not None
     process = subprocess.Popen(
-        [SMTP_SINK, *user, *args, f"127.0.0.1:{port}", "64"],
+        [*SMTP_SINK, *user, *args, f"127.0.0.1:{port}", "64"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
