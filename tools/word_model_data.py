@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
+from bench.classification_eval import read_history
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests/data/classification/eval.jsonl"
@@ -19,8 +19,7 @@ OUTPUT = ROOT / "services/intake/word_model.json"
 
 
 def tuned_rows(data: Path = DATA) -> list[dict[str, Any]]:
-    history = yaml.safe_load(data.with_name("splits.yaml").read_text(encoding="utf-8"))
-    tuned = {name for name, split in history.items() if split["tuned_on"]}
+    tuned = {name for name, split in read_history(data).items() if split.tuned_on}
     return [
         row
         for line in data.read_text(encoding="utf-8").splitlines()

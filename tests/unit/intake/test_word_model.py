@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
+from bench.classification_eval import read_history
 from services.intake.domain.classification import Classification, classify
 from services.intake.domain.classification_rules import (
     DEFAULT_RULES_FILE,
@@ -54,8 +54,7 @@ def test_the_model_was_trained_on_the_labelled_data_as_it_is_now() -> None:
 
 
 def test_the_model_never_saw_a_split_kept_fresh_for_measuring() -> None:
-    history = yaml.safe_load(DATA.with_name("splits.yaml").read_text(encoding="utf-8"))
-    fresh = {name for name, split in history.items() if not split["tuned_on"]}
+    fresh = {name for name, split in read_history(DATA).items() if not split.tuned_on}
     trained_on = {row["split"] for row in tuned_rows()}
 
     assert fresh, "keep at least one split the rules and the model were never tuned on"
