@@ -12,7 +12,7 @@ import aiohttp
 
 from kintsugi.common import metrics
 from kintsugi.common.runtime import Edges, exit_on_bad_configuration, run_consumer, run_service
-from kintsugi.common.timeutil import system_clock
+from kintsugi.common.timeutil import Clock, system_clock
 from kintsugi.common.topics import NOTIFIER_STATE, NOTIFIER_UPDATE_CLAIMS
 from services.notifier.adapters.gateway import HttpGatewaySender
 from services.notifier.adapters.kafka import (
@@ -69,15 +69,17 @@ def executive_review(settings: NotifierSettings) -> ExecutiveReview:
     )
 
 
-def provider_check(notifier: Notifier, destination: str) -> Callable[[], bool]:
-    return lambda: notifier.breakers.healthy(destination, system_clock())
+def provider_check(notifier: Notifier, destination: str, clock: Clock) -> Callable[[], bool]:
+    return lambda: notifier.breakers.healthy(destination, clock())
 
 
 def seconds(waited: timedelta | None) -> float:
     return waited.total_seconds() if waited is not None else 0.0
 
 
-async def retry_on_schedule(notifier: Notifier, stop: asyncio.Event, tick_s: float) -> None:
+async def retry_on_schedule(
+    notifier: Notifier, stop: asyncio.Event, tick_s: float, clock: Clock
+) -> None:
     """Pending deliveries go out on their own schedule, not only when new events arrive."""
     while not stop.is_set():
         await notifier.retry_due()
@@ -86,14 +88,20 @@ async def retry_on_schedule(notifier: Notifier, stop: asyncio.Event, tick_s: flo
         metrics.NOTIFICATION_OLDEST_PENDING_SECONDS.set(seconds(backlog.oldest_retry))
         metrics.NOTIFICATIONS_HELD_FOR_REVIEW.set(backlog.held_for_review)
         metrics.NOTIFICATION_OLDEST_HELD_FOR_REVIEW_SECONDS.set(seconds(backlog.oldest_hold))
-        now = system_clock()
+        now = clock()
         for destination, state in notifier.breakers.report(now).items():
             metrics.NOTIFICATION_PROVIDER_UP.labels(destination).set(state == "closed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=tick_s)
 
 
-async def serve(edges: Edges, stop: asyncio.Event, *, settings: NotifierSettings) -> None:
+async def serve(
+    edges: Edges,
+    stop: asyncio.Event,
+    *,
+    settings: NotifierSettings,
+    clock: Clock = system_clock,
+) -> None:
     try:
         lint_templates(organisation=settings.organisation_name)
         secret = settings.gateway_secret() if settings.gateway_urls() else b""
@@ -107,7 +115,7 @@ async def serve(edges: Edges, stop: asyncio.Event, *, settings: NotifierSettings
             pool,
             from_address=settings.smtp_from_address,
             from_name=settings.organisation_name,
-            clock=system_clock,
+            clock=clock,
         )
     }
     kafka = edges.settings.kafka
@@ -126,7 +134,7 @@ async def serve(edges: Edges, stop: asyncio.Event, *, settings: NotifierSettings
                 url=url,
                 secret=secret,
                 session=session,
-                clock=system_clock,
+                clock=clock,
                 timeout_s=settings.gateway_timeout_s,
             )
         if settings.print_queue_topic:
@@ -134,9 +142,9 @@ async def serve(edges: Edges, stop: asyncio.Event, *, settings: NotifierSettings
         notifier = Notifier(
             StoredCases(store),
             senders,
-            PublishedNotifications(edges.events, system_clock),
+            PublishedNotifications(edges.events, clock),
             MessageComposer(settings.organisation_name),
-            system_clock,
+            clock,
             schedule=retry_schedule(settings),
             breakers=CircuitBreakers(
                 settings.breaker_failures, timedelta(seconds=settings.breaker_cooldown_s)
@@ -151,10 +159,14 @@ async def serve(edges: Edges, stop: asyncio.Event, *, settings: NotifierSettings
             destination = sender.destination("")
             # A provider whose circuit is open makes the worker unready, naming it: honest
             # about what it cannot do, while pending messages wait in durable state.
-            edges.health.add_check(f"provider:{destination}", provider_check(notifier, destination))
+            edges.health.add_check(
+                f"provider:{destination}", provider_check(notifier, destination, clock)
+            )
         handler = NotifierEventHandler(notifier, store)
         consumer = edges.event_consumer(handler)
-        retries = asyncio.create_task(retry_on_schedule(notifier, stop, settings.retry_tick_s))
+        retries = asyncio.create_task(
+            retry_on_schedule(notifier, stop, settings.retry_tick_s, clock)
+        )
         try:
             await run_consumer(consumer, stop, edges.settings.shutdown_grace_s)
         finally:

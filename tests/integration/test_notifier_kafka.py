@@ -21,7 +21,7 @@ from kintsugi.common.kafka import EventPublisher, make_producer
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.common.ops_server import Health, OpsServer
 from kintsugi.common.runtime import Edges
-from kintsugi.common.timeutil import to_timestamp
+from kintsugi.common.timeutil import Clock, system_clock, to_timestamp
 from kintsugi.common.topics import COMPLAINT_EVENTS
 from kintsugi.events.v1 import clock_pb2 as cpb
 from kintsugi.events.v1 import complaint_pb2 as pb
@@ -77,13 +77,15 @@ async def until(condition: Callable[[], bool], timeout_s: float = 60) -> None:
 
 
 @contextlib.asynccontextmanager
-async def running_notifier(settings: NotifierSettings) -> AsyncIterator[Health]:
+async def running_notifier(
+    settings: NotifierSettings, clock: Clock = system_clock
+) -> AsyncIterator[Health]:
     health = Health()
     producer = make_producer(settings.kafka, "notifier-test")
     await producer.start()
     stop = asyncio.Event()
     edges = Edges("notifier", settings, health, OpsServer(health, "127.0.0.1", 0), producer)
-    task = asyncio.create_task(serve(edges, stop, settings=settings))
+    task = asyncio.create_task(serve(edges, stop, settings=settings, clock=clock))
     try:
         yield health
     finally:

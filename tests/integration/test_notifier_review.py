@@ -4,9 +4,11 @@ Two complaints the router sampled for review are resolved. One has weeks left be
 regulatory deadline: its final response waits for the executive office's note. The other
 is close to its deadline: its response goes out unapproved at the configured margin -
 after the notifier restarted, from the hold it kept in its durable state - while the first
-is still waiting. Counted at the SMTP server: one final response each. While they wait,
-the notifier's /metrics (which promtool accepts) counts both holds, and the timeline says
-each response was requested for executive review.
+is still waiting. The notifier runs on the test's clock, which jumps to the margin only
+after the restart, so a slow first half cannot release the response early. Counted at the
+SMTP server: one final response each. While they wait, the notifier's /metrics (which
+promtool accepts) counts both holds, and the timeline says each response was requested
+for executive review.
 """
 
 from __future__ import annotations
@@ -47,7 +49,18 @@ __all__ = ["mailbox"]  # the fixture, shared with the notifier's Kafka tests
 FINAL_RESPONSE = "Our response to your complaint"
 # The response close to its deadline goes out this long before it.
 MARGIN = timedelta(seconds=20)
-RELEASE_IN = timedelta(seconds=40)
+# ...which is this far ahead of the clock at publication; the test's clock jumps it.
+RELEASE_IN = timedelta(minutes=10)
+
+
+class JumpingClock:
+    """The wall clock, plus however far the test has moved it on."""
+
+    def __init__(self) -> None:
+        self.ahead = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.ahead
 
 
 def event(complaint_id: str, name: str, payload: Message, at: datetime) -> Event:
@@ -168,12 +181,13 @@ async def test_a_sampled_response_waits_for_approval_or_goes_at_the_margin_never
     metrics_endpoint = OpsServer(Health(), "127.0.0.1", 0)  # this process's /metrics
     await metrics_endpoint.start()
     port = metrics_endpoint.bound_port or 0
+    clock = JumpingClock()
     try:
-        async with running_notifier(settings) as health:
+        async with running_notifier(settings, clock) as health:
             await until(lambda: all(health.report().values()) and bool(health.report()))
             await publisher.publish(
                 *sampled_complaint(weeks_left, datetime.now(UTC) + timedelta(weeks=8)),
-                # Released at the margin: 40 s from now.
+                # Released at the margin: RELEASE_IN from now, on the test's clock.
                 *sampled_complaint(deadline_near, datetime.now(UTC) + MARGIN + RELEASE_IN),
             )
             # Both acknowledged; neither response has gone yet.
@@ -184,7 +198,8 @@ async def test_a_sampled_response_waits_for_approval_or_goes_at_the_margin_never
             both = {weeks_left, deadline_near}
             assert await requested_for_review(kafka_settings, both, began) == both
         assert final_responses(box, deadline_near) == 0
-        async with running_notifier(settings) as health:  # restarted while holding both
+        async with running_notifier(settings, clock) as health:  # restarted, holding both
+            clock.ahead = RELEASE_IN
             await until(lambda: final_responses(box, deadline_near) == 1)
             assert final_responses(box, weeks_left) == 0  # still waiting for the office
             text = await held_on_metrics(port, 1)
