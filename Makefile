@@ -140,6 +140,7 @@ bench: kafka $(GHZ)  ## benchmarks with same-run baselines (domain, gRPC, end to
 	  $(PY) -m bench.sla_scale --json bench-report-sla-scale.json; echo; \
 	  $(PY) -m bench.sla_faults --no-kill --json bench-report-sla-steady.json; echo; \
 	  $(PY) -m bench.sla_faults --json bench-report-sla-faults.json; echo; \
+	  $(PY) -m bench.sla_catchup --json bench-report-sla-catchup.json; echo; \
 	  $(PY) -m bench.router_desk --json bench-report-router.json; echo; \
 	  $(PY) -m bench.classification_eval --json bench-report-classification.json; echo; \
 	  $(PY) -m bench.intake_grpc $(BENCH_GRPC_ARGS) --json bench-report-grpc.json; echo; \

@@ -58,18 +58,20 @@ class _Recorder:
         return future
 
 
-def _states(count: int, policies: PolicySet, seed: int) -> dict[bytes, bytes]:
-    """`count` complaints received over the 30 days before NOW, ticked up to NOW."""
+def _states(
+    count: int, policies: PolicySet, seed: int, now: dt.datetime = NOW
+) -> dict[bytes, bytes]:
+    """`count` complaints received over the 30 days before `now`, ticked up to `now`."""
     rng = random.Random(seed)
     table: dict[bytes, bytes] = {}
     for n in range(count):
         regime, jurisdiction = KINDS[n % len(KINDS)]
-        received = NOW - dt.timedelta(seconds=rng.randrange(30 * 86_400))
+        received = now - dt.timedelta(seconds=rng.randrange(30 * 86_400))
         facts = ComplaintFacts(
             f"B-{n:07d}", regime, jurisdiction, "medium", "email", "service", received
         )
         clocks, _ = ComplaintClocks.start(facts, policies)
-        clocks.tick(NOW, policies)  # what is already past has fired
+        clocks.tick(now, policies)  # what is already past has fired
         wakeup = clocks.next_wakeup()
         # Stored as the keeper stores it: the wake-up summary line, then the state.
         table[f"B-{n:07d}".encode()] = pack(
