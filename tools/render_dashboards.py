@@ -332,6 +332,20 @@ CLOCKS_DUE_SOON = Panel(
         ("sum by (regime) (kintsugi_sla_clocks_overdue_open{S})", "{{regime}} overdue"),
     ),
 )
+PARTITION_REWINDS = Panel(
+    "Stalled partitions rewound per hour, by outcome",
+    "faust-streaming can lose its place on a partition after a rebalance (decision 10): "
+    "the sla's progress watch rewinds a partition whose records wait without a commit "
+    "(rewound), and fails liveness if it stalls again at the same offset (stalled_again). "
+    "See KintsugiSlaPartitionStalled.",
+    (
+        (
+            "sum by (outcome) (rate(kintsugi_sla_partition_rewinds_total{S}"
+            "[$__rate_interval])) * 3600",
+            "{{outcome}}",
+        ),
+    ),
+)
 NOTIFICATIONS = Panel(
     "Customer notifications per hour, by purpose and outcome",
     "sent, failed (the notification-failed event says why; see "
@@ -446,6 +460,7 @@ DASHBOARD_SET: tuple[Dashboard, ...] = (
                 "Clocks",
                 (CLOCKS_OPEN, DEADLINES_MISSED, CLOCKS_STARTED, CLOCK_RISK, CLOCKS_DUE_SOON),
             ),
+            Row("Consumer watch", (PARTITION_REWINDS,)),
         ),
     ),
     _service(
