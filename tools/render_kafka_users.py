@@ -57,6 +57,9 @@ WRITE = ("Write", "Describe")
 CREATE = ("Create", "DescribeConfigs")
 
 
+UPSTREAM_PRODUCER_BYTES_PER_S = 256 * 1024
+
+
 @dataclass(frozen=True, slots=True)
 class Grant:
     """What one Kafka user may do: the least its service needs."""
@@ -68,6 +71,8 @@ class Grant:
     group: str | None = None  # consumer group it joins and commits offsets for
     more_groups: tuple[str, ...] = ()  # further groups of the same service
     faust_app_id: str | None = None  # also reads, writes and creates that app's topics
+    # Strimzi's KafkaUser quotas, enforced by the brokers (e.g. producerByteRate).
+    quotas: tuple[tuple[str, int], ...] = ()
 
 
 GRANTS: tuple[Grant, ...] = (
@@ -109,6 +114,10 @@ GRANTS: tuple[Grant, ...] = (
         purpose="upstream systems (CRM, contact centre, web forms) submitting complaints "
         "and recording activity",
         writes=(RAW_COMPLAINTS, RAW_ACTIVITIES),
+        # The raw topics are shared and read in order: a source's flood would put every
+        # other source's complaints behind it. The brokers throttle each user at its quota
+        # (about 250 complaints a second), so give each upstream system a user of its own.
+        quotas=(("producerByteRate", UPSTREAM_PRODUCER_BYTES_PER_S),),
     ),
     Grant(
         user="kintsugi-directory-publisher",
@@ -154,6 +163,7 @@ def kafka_user(grant: Grant, *, cluster: str, prefix: str) -> dict[str, Any]:
         "spec": {
             "authentication": {"type": "scram-sha-512"},
             "authorization": {"type": "simple", "acls": acls(grant, prefix=prefix)},
+            **({"quotas": dict(grant.quotas)} if grant.quotas else {}),
         },
     }
 

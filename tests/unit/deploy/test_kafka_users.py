@@ -88,6 +88,14 @@ def test_the_upstream_producer_can_only_write_submissions_and_activities() -> No
     }
 
 
+def test_only_the_upstream_producer_is_throttled_by_the_brokers() -> None:
+    # A flood from one upstream system must not hold up the others on the shared raw
+    # topics (tests/integration/test_raw_topic_fairness.py proves the mechanism).
+    quotas = {name: user["spec"].get("quotas") for name, user in _users().items()}
+    assert quotas.pop("kintsugi-upstream-producer") == {"producerByteRate": 262144}
+    assert set(quotas.values()) == {None}
+
+
 def test_every_service_reads_and_writes_the_complaint_events_but_only_intake_the_raw() -> None:
     for service in SETTINGS:
         allowed = _allowed(_users()[f"kintsugi-{service}"])
