@@ -132,6 +132,22 @@ def _delay_purpose(case: Case, clock: ClockInfo) -> str:
 def plan(case: Case, trigger: Trigger, rules: PlanRules | None = None) -> list[Planned]:
     rules = rules or PlanRules()
     match trigger:
+        case Assigned() | Escalated() | CallRequested() | NoteRecorded():
+            return _plan(case, trigger, rules)  # whether or not it is resolved
+        case _ if case.resolved:
+            # Nothing more to promise or excuse once the final response is out. What the
+            # ledger already holds is planned again, though: a crash after a message was
+            # recorded sent but before it was announced replays its trigger, and the
+            # replay must announce it (found by `make chaos`: a final response delivered,
+            # never on the timeline, because the saved case already said resolved).
+            return [
+                p for p in _plan(case, trigger, rules) if case.entry(p.notification_id) is not None
+            ]
+    return _plan(case, trigger, rules)
+
+
+def _plan(case: Case, trigger: Trigger, rules: PlanRules) -> list[Planned]:
+    match trigger:
         case Assigned():
             planned = [_planned(case, ACKNOWLEDGEMENT, "assigned")]
             if case.channel == "social_public":
@@ -154,9 +170,6 @@ def plan(case: Case, trigger: Trigger, rules: PlanRules | None = None) -> list[P
                 rules.staff_emails, trigger.handler_id, trigger.handler_name, trigger.reasons
             )
             return [_planned(case, STAFF_CALL_CUSTOMER, trigger.event_id, **facts)]
-        case _ if case.resolved:
-            # Nothing more to promise or excuse once the final response is out.
-            return []
         case UpdateDue(clock=clock) if clock.kind in CUSTOMER_FACING_KINDS and clock.regulatory:
             return [_delay(case, clock, trigger.due_at)]
         case UpdateDue(clock=clock):

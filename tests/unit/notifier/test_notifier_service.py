@@ -327,6 +327,29 @@ async def test_after_resolution_no_delay_notice_or_progress_update_follows(
     assert "six months" in world.email.sent[1].message.body
 
 
+async def test_a_resolution_replayed_after_its_response_was_recorded_announces_it_again(
+    world: World,
+) -> None:
+    # The process died after the final response was recorded sent (with the case now
+    # resolved) but before its announcement left: the replay must announce it, not skip
+    # it because the case is resolved. An update due before the crash is announced too.
+    await acknowledge(world.notifier)
+    resolved = Resolved("activity-9", world.clock.now)
+    update = UpdateDue(CADENCE, world.clock.now, world.clock.now)
+    await world.notifier.handle(COMPLAINT_ID, update, Cause("u", "c"))
+    await world.notifier.handle(COMPLAINT_ID, resolved, Cause("activity-9", "c"))
+    before_crash = list(world.events.announced_sent)
+    world.events.announced_sent.clear()
+
+    restarted = world.restarted()
+    await restarted.handle(COMPLAINT_ID, update, Cause("u", "c"))
+    await restarted.handle(COMPLAINT_ID, resolved, Cause("activity-9", "c"))
+    await restarted.handle(COMPLAINT_ID, Resolved("activity-10", world.clock.now), Cause("a", "c"))
+
+    assert len(world.email.sent) == 3  # acknowledgement, update, response: none again
+    assert world.events.announced_sent == before_crash[1:]  # the update and the response
+
+
 async def test_a_public_complaint_gets_a_public_reply_without_personal_data_and_a_private_one() -> (
     None
 ):
