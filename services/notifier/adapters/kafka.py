@@ -56,7 +56,7 @@ class StoredCases:
         if raw is None:
             return None
         try:
-            return Case.from_bytes(raw)
+            return _case_of(complaint_id, raw)
         except UNREADABLE as error:
             raise unreadable(STORE, complaint_id, error) from error
 
@@ -65,7 +65,7 @@ class StoredCases:
         retry pass still finds everyone else's pending messages."""
         for complaint_id, raw in list(self._store.items()):
             try:
-                case = Case.from_bytes(raw)
+                case = _case_of(complaint_id, raw)
             except UNREADABLE as error:
                 unreadable(STORE, complaint_id, error)
                 continue
@@ -76,6 +76,13 @@ class StoredCases:
 
     async def save_now(self, case: Case) -> None:
         await self._store.put_now(case.complaint_id, case.to_bytes())
+
+
+def _case_of(complaint_id: str, raw: bytes) -> Case:
+    case = Case.from_bytes(raw)
+    if case.complaint_id != complaint_id:  # it would write to another complaint's customer
+        raise ValueError("the case names another complaint")
+    return case
 
 
 class PublishedNotifications:

@@ -149,7 +149,7 @@ class Case:
             entries[notification_id] = _checked_record(
                 LedgerEntry(**{**entry, "failed_channels": failed})
             )
-            if entries[notification_id].purpose not in PURPOSES | {""}:
+            if entries[notification_id].purpose not in PURPOSES:
                 raise ValueError("ledger entry: a purpose this build does not know")
             if entries[notification_id].status not in _STATUSES:
                 raise ValueError("ledger entry: a status this build does not know")

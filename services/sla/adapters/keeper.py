@@ -485,6 +485,9 @@ class ClockKeeper:
     ) -> None:
         before = changes.states.get(key) or self._state_in(key, self._table.get(key))
         outcome = self._restoring(key, lambda: compute(before))
+        if any(event.complaint_id != _complaint(key) for event in outcome.events):
+            # A state naming another complaint (or none) would publish events for it.
+            raise unreadable(STORE, _complaint(key), StateError("it names another complaint"))
         await self._publish(outcome.events, cause)
         if outcome.state is not None and outcome.state != before:
             changes.states[key] = outcome.state

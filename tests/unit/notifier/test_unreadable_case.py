@@ -85,3 +85,12 @@ async def test_the_store_skips_an_unreadable_case_in_a_scan_and_refuses_it_by_id
         REGISTRY.get_sample_value("kintsugi_state_unreadable_total", {"store": "notifier_cases"})
         == (before or 0) + 2
     )
+
+
+async def test_a_case_stored_under_another_complaint_is_refused() -> None:
+    store = CompactedStore(RecordingProducer(), KafkaSettings(), "notifier-state")  # type: ignore[arg-type]
+    await store.put("c-2", stored())  # the case of c-1
+
+    with pytest.raises(PermanentFailure, match=r"complaint c-2 is unreadable.*another complaint"):
+        StoredCases(store).get("c-2")
+    assert list(StoredCases(store).all()) == []

@@ -135,3 +135,18 @@ async def test_the_explain_api_names_the_unreadable_complaint_and_still_answers_
         assert damaged.status == 500
         assert "complaint C-damaged is unreadable" in (await damaged.json())["error"]
         assert other.status == 200 and (await other.json())["clocks"]
+
+
+async def test_a_state_naming_another_complaint_publishes_nothing_for_it() -> None:
+    keeper, table, producer = await make_keeper(Now(MONDAY_9))
+    await keeper.handle_batch(consumed(classified("C-1", MONDAY_9)))
+    table[DAMAGED] = table[b"C-1"]  # e.g. a damaged key, or a copy in the wrong place
+    producer.sent.clear()
+
+    at = MONDAY_9 + timedelta(hours=2)
+    await keeper.handle_batch(consumed(progress_update(DAMAGED.decode(), "n-1", at)))
+
+    [(kind, letter)] = dead_letters(producer)
+    assert kind == "permanent" and "complaint C-damaged is unreadable" in letter.reason
+    assert "names another complaint" in letter.reason
+    assert not published(producer, "clock_reset")
