@@ -17,15 +17,9 @@ from services.sla.domain import (
     ComplaintFacts,
     Milestone,
     PolicySet,
-    StateError,
 )
 from services.sla.domain.complaint_clocks import Replanned
 from services.sla.domain.risk import OpenDeadlines, open_deadlines
-
-
-class UnreadableClocks(StateError):
-    """A stored state this build cannot restore (damaged, or a newer version's), as
-    opposed to an event the state cannot take: only the complaint's own events fail."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,14 +49,14 @@ class SlaService:
         """Apply a milestone reported by event `cause_id`; a replay of it changes nothing."""
         if state is None:
             return Outcome(None, [])
-        clocks = self._restore(state)
+        clocks = ComplaintClocks.from_bytes(state)
         if cause_id and clocks.has_applied(cause_id):
             return Outcome(state, [], clocks.next_wakeup())
         events = clocks.on_milestone(milestone, at, self._policies, cause_id)
         return self._after(clocks, events)
 
     def tick(self, state: bytes, now: datetime) -> Outcome:
-        clocks = self._restore(state)
+        clocks = ComplaintClocks.from_bytes(state)
         wakeup = clocks.next_wakeup()
         if wakeup is None or wakeup > now:
             return Outcome(state, [], wakeup)
@@ -77,31 +71,23 @@ class SlaService:
     ) -> tuple[Outcome, list[Replanned]]:
         """Move the complaint's running clocks of `policy_id` to `to_version` (see
         ``ComplaintClocks.migrate``); the outcome keeps `state` when nothing moved."""
-        clocks = self._restore(state)
+        clocks = ComplaintClocks.from_bytes(state)
         moved, events = clocks.migrate(policy_id, to_version, at, self._policies)
         if not moved:
             return Outcome(state, [], clocks.next_wakeup()), []
         return self._after(clocks, events), moved
 
     def next_wakeup(self, state: bytes) -> datetime | None:
-        return self._restore(state).next_wakeup()
+        return ComplaintClocks.from_bytes(state).next_wakeup()
 
     def watch_points(self, state: bytes) -> tuple[datetime | None, OpenDeadlines]:
         """When to look at `state` again, and its open deadlines (one decode for both)."""
-        clocks = self._restore(state)
+        clocks = ComplaintClocks.from_bytes(state)
         return clocks.next_wakeup(), open_deadlines(clocks, self._policies)
 
     def explain(self, state: bytes, now: datetime) -> list[dict[str, Any]]:
-        clocks = self._restore(state)
+        clocks = ComplaintClocks.from_bytes(state)
         return [explanation.to_dict() for explanation in clocks.explain(now, self._policies)]
-
-    def _restore(self, state: bytes) -> ComplaintClocks:
-        """The clocks in `state`, every one checked against the loaded policies, so a clock
-        or calendar this build does not know is found here and not halfway through."""
-        try:
-            return ComplaintClocks.from_bytes(state, self._policies)
-        except StateError as error:
-            raise UnreadableClocks(str(error)) from error
 
     def _after(self, clocks: ComplaintClocks, events: list[ClockEvent]) -> Outcome:
         # Finished clocks are kept: a replayed 'received' must not restart them, and an

@@ -55,7 +55,7 @@ from services.sla.domain.complaint_clocks import Replanned
 from services.sla.domain.due_index import DueIndex
 from services.sla.domain.instants import to_epoch
 from services.sla.domain.risk import OpenDeadlines, count_risk
-from services.sla.service import Outcome, SlaService, UnreadableClocks
+from services.sla.service import Outcome, SlaService
 
 log = get_logger(__name__)
 
@@ -329,7 +329,9 @@ class ClockKeeper:
         restore reported as ``UnreadableState`` (logged, counted)."""
         try:
             return use()
-        except UnreadableClocks as error:
+        except StateError as error:
+            # Only a stored state raises it: one that does not decode (its JSON, format
+            # version or numbers), or names a clock or calendar no loaded policy has.
             raise unreadable(STORE, _complaint(key), error) from error
 
     def _would_move(

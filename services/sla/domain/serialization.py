@@ -170,10 +170,21 @@ def _decode(values: object, received_at: int) -> ClockRecord:
         or state not in ClockState._value2member_map_
     ):
         raise StateError(f"clock state: malformed clock {values!r}")
-    spans = (*integers, paused_seconds, pauses, version, next_at, ended, paused_at)
-    counts = (cycle, warned, update_sent, pauses, version)
-    if any(abs(span) > _LONGEST for span in spans if span is not None) or not all(
-        0 <= n <= _MOST for n in (*counts, budget, consumed, paused_seconds)
+    if not (
+        0 <= cycle <= _MOST
+        and 0 <= budget <= _MOST
+        and 0 <= consumed <= _MOST
+        and 0 <= warned <= _MOST
+        and 0 <= update_sent <= _MOST
+        and 0 <= paused_seconds <= _MOST
+        and 0 <= pauses <= _MOST
+        and 0 <= version <= _MOST
+        and -_LONGEST <= start_offset <= _LONGEST
+        and -_LONGEST <= due <= _LONGEST
+        and -_LONGEST <= anchor <= _LONGEST
+        and (next_at is None or -_LONGEST <= next_at <= _LONGEST)
+        and (ended is None or -_LONGEST <= ended <= _LONGEST)
+        and (paused_at is None or -_LONGEST <= paused_at <= _LONGEST)
     ):
         raise StateError(f"clock state: a number out of range in clock {clock_id!r}")
     start = received_at + start_offset
