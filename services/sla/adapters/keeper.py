@@ -486,7 +486,8 @@ class ClockKeeper:
         changes: _Changes,
     ) -> None:
         before = changes.states.get(key) or self._state_in(key, self._table.get(key))
-        outcome = self._restoring(key, lambda: compute(before))
+        # Without a stored state, a failure is the event's (a bad 'classified'), not one.
+        outcome = compute(None) if before is None else self._restoring(key, lambda: compute(before))
         if any(event.complaint_id != _complaint(key) for event in outcome.events):
             # A state naming another complaint (or none) would publish events for it.
             raise unreadable(STORE, _complaint(key), StateError("it names another complaint"))
