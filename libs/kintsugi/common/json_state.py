@@ -22,7 +22,9 @@ def dump(record: Any, schema: int) -> bytes:
 
 def load(data: bytes, schema: int) -> dict[str, Any]:
     """The record's fields, refusing a schema this code does not know."""
-    body: dict[str, Any] = json.loads(data)
+    body = json.loads(data)
+    if not isinstance(body, dict):
+        raise UnknownSchema(f"state is a JSON {type(body).__name__}, not an object")
     found = body.pop(SCHEMA_FIELD, None)
     if found != schema:
         raise UnknownSchema(f"state schema {found!r}, expected {schema}")

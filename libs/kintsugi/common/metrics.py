@@ -83,6 +83,12 @@ CONSUMER_BATCH_SECONDS = Histogram(
 HANDLER_RETRIES = Counter(
     "kintsugi_handler_retries_total", "Retries of a failed handler before success or DLQ", ["topic"]
 )
+STATE_UNREADABLE = Counter(
+    "kintsugi_state_unreadable_total",
+    "Stored per-complaint states found unreadable, by store: skipped by a rebuild or scan, or "
+    "the complaint's event dead-lettered at once; other complaints carry on (decision 18)",
+    ["store"],
+)
 
 # intake
 COMPLAINTS_SUBMITTED = Counter(

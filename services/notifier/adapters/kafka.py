@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 
 from aiokafka import TopicPartition
@@ -14,6 +14,7 @@ from kintsugi.common.ids import Cause, derived_id
 from kintsugi.common.kafka import EventPublisher, PermanentFailure
 from kintsugi.common.logs import get_logger
 from kintsugi.common.state_store import CompactedStore
+from kintsugi.common.stored_state import unreadable
 from kintsugi.common.timeutil import Clock, from_timestamp, to_timestamp
 from kintsugi.common.vocabulary import CHANNEL_NAMES, CHANNEL_VALUES, PURPOSE_VALUES
 from kintsugi.events.v1 import clock_pb2 as cpb
@@ -36,23 +37,52 @@ from services.notifier.service import Delivery, Failure, Hold, Notifier, Unknown
 
 log = get_logger(__name__)
 
+# The store named in logs, metrics and dead letters about an unreadable case.
+STORE = "notifier_cases"
+# What ``Case.from_bytes`` raises on bytes it cannot read (found by fuzzing it with damaged
+# cases, tests/fuzz/test_stored_state.py): bad JSON, UTF-8 or schema, and fields that are
+# missing, unknown or of the wrong type.
+UNREADABLE = (ValueError, TypeError)
+
 
 class StoredCases:
     def __init__(self, store: CompactedStore) -> None:
         self._store = store
 
     def get(self, complaint_id: str) -> Case | None:
+        """The complaint's case; ``UnreadableState`` (dead-letters its event at once) when
+        what is stored for it cannot be read."""
         raw = self._store.get(complaint_id)
-        return Case.from_bytes(raw) if raw is not None else None
+        if raw is None:
+            return None
+        try:
+            return _case_of(complaint_id, raw)
+        except UNREADABLE as error:
+            raise unreadable(STORE, complaint_id, error) from error
 
-    def all(self) -> Iterable[Case]:
-        return (Case.from_bytes(raw) for _, raw in list(self._store.items()))
+    def all(self) -> Iterator[Case]:
+        """Every readable case: one that is not is logged, counted and skipped, so the
+        retry pass still finds everyone else's pending messages."""
+        for complaint_id, raw in list(self._store.items()):
+            try:
+                case = _case_of(complaint_id, raw)
+            except UNREADABLE as error:
+                unreadable(STORE, complaint_id, error)
+                continue
+            yield case
 
     async def save(self, case: Case) -> None:
         await self._store.put(case.complaint_id, case.to_bytes())
 
     async def save_now(self, case: Case) -> None:
         await self._store.put_now(case.complaint_id, case.to_bytes())
+
+
+def _case_of(complaint_id: str, raw: bytes) -> Case:
+    case = Case.from_bytes(raw)
+    if case.complaint_id != complaint_id:  # it would write to another complaint's customer
+        raise ValueError("the case names another complaint")
+    return case
 
 
 class PublishedNotifications:

@@ -8,17 +8,35 @@ and a pending delivery survives the process that scheduled it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
 from kintsugi.common import json_state
+from services.notifier.domain.staff import STAFF_PURPOSES
 
 _SCHEMA = 1
 
 PENDING = "pending"
 SENT = "sent"
 FAILED = "failed"
+_STATUSES = frozenset({PENDING, SENT, FAILED})
+
+# What a message is for (its templates are chosen by it).
+ACKNOWLEDGEMENT = "acknowledgement"
+PUBLIC_ACKNOWLEDGEMENT = "public_acknowledgement"
+PROGRESS_UPDATE = "progress_update"
+DELAY_NOTICE = "delay_notice"
+HOLDING_RESPONSE = "holding_response"
+FINAL_RESPONSE = "final_response"
+PURPOSES = STAFF_PURPOSES | {
+    ACKNOWLEDGEMENT,
+    PUBLIC_ACKNOWLEDGEMENT,
+    PROGRESS_UPDATE,
+    DELAY_NOTICE,
+    HOLDING_RESPONSE,
+    FINAL_RESPONSE,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,14 +137,66 @@ class Case:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Case:
-        fields: dict[str, Any] = json_state.load(data, _SCHEMA)
-        ledger = {
-            notification_id: LedgerEntry(
-                **{**entry, "failed_channels": tuple(entry.get("failed_channels", ()))}
+        """The case stored as `data`: ValueError or TypeError, naming the field, for a
+        record this build cannot use (damaged, or a newer version's), so that it fails
+        here for its own complaint and never halfway through a pass over every case."""
+        body: dict[str, Any] = json_state.load(data, _SCHEMA)
+        ledger = _checked(body.pop("ledger", {}), "ledger", dict)
+        entries = {}
+        for notification_id, entry in ledger.items():
+            _checked(entry, "ledger entry", dict)
+            failed = tuple(_checked(entry.get("failed_channels", []), "failed_channels", list))
+            entries[notification_id] = _checked_record(
+                LedgerEntry(**{**entry, "failed_channels": failed})
             )
-            for notification_id, entry in fields.pop("ledger", {}).items()
-        }
-        return cls(**fields, ledger=ledger)
+            if entries[notification_id].purpose not in PURPOSES:
+                raise ValueError("ledger entry: a purpose this build does not know")
+            if entries[notification_id].status not in _STATUSES:
+                raise ValueError("ledger entry: a status this build does not know")
+        case: Case = _checked_record(cls(**body, ledger=entries))
+        for at in case.deadlines.values():
+            _instant(at, "deadlines")
+        return case
+
+
+_PLAIN_TYPES: dict[str, type] = {"str": str, "int": int, "bool": bool}
+_INSTANTS = frozenset({"first_tried_at", "next_attempt_at", "sent_at"})
+
+
+def _checked(value: Any, name: str, kind: type) -> Any:
+    if type(value) is not kind:  # exact: JSON true must not pass for an int
+        raise TypeError(f"{name}: a {type(value).__name__}, not a {kind.__name__}")
+    return value
+
+
+def _checked_record(record: Any) -> Any:
+    """`record` (a Case or LedgerEntry built from JSON) if each field has its declared type,
+    its containers hold strings, and its instants read as ISO 8601."""
+    for declared in fields(record):
+        value = getattr(record, declared.name)
+        container = str(declared.type).partition("[")[0]
+        if container in _PLAIN_TYPES:
+            _checked(value, declared.name, _PLAIN_TYPES[container])
+        elif container == "tuple":
+            _checked(value, declared.name, tuple)
+            if not all(type(item) is str for item in value):
+                raise TypeError(f"{declared.name}: items must be strings")
+        elif container == "dict" and declared.name != "ledger":
+            _checked(value, declared.name, dict)
+            if not all(type(item) is str for item in value.values()):
+                raise TypeError(f"{declared.name}: values must be strings")
+        if declared.name in _INSTANTS and value:
+            _instant(value, declared.name)
+    return record
+
+
+def _instant(text: str, name: str) -> None:
+    try:
+        at = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{name}: not an ISO 8601 instant") from None
+    if at.tzinfo is None:
+        raise ValueError(f"{name}: an instant without its UTC offset")
 
 
 def mask_email(address: str) -> str:

@@ -14,6 +14,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from kintsugi.common.ids import derived_id
+
+# The purposes live with the case (which refuses one this build does not know); they are
+# still named from here, where messages are planned.
+from services.notifier.domain.case import ACKNOWLEDGEMENT as ACKNOWLEDGEMENT
+from services.notifier.domain.case import DELAY_NOTICE as DELAY_NOTICE
+from services.notifier.domain.case import FINAL_RESPONSE as FINAL_RESPONSE
+from services.notifier.domain.case import HOLDING_RESPONSE as HOLDING_RESPONSE
+from services.notifier.domain.case import PROGRESS_UPDATE as PROGRESS_UPDATE
+from services.notifier.domain.case import PUBLIC_ACKNOWLEDGEMENT as PUBLIC_ACKNOWLEDGEMENT
 from services.notifier.domain.case import Case
 from services.notifier.domain.regimes import wording
 from services.notifier.domain.staff import (
@@ -27,13 +36,6 @@ from services.notifier.domain.staff import (
     is_staff,
     staff_facts,
 )
-
-ACKNOWLEDGEMENT = "acknowledgement"
-PUBLIC_ACKNOWLEDGEMENT = "public_acknowledgement"
-PROGRESS_UPDATE = "progress_update"
-DELAY_NOTICE = "delay_notice"
-HOLDING_RESPONSE = "holding_response"
-FINAL_RESPONSE = "final_response"
 
 # Clocks whose deadline the customer was promised in the acknowledgement.
 CUSTOMER_FACING_KINDS = frozenset({"final_response", "holding_response"})

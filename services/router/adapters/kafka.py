@@ -13,6 +13,7 @@ from kintsugi.common.ids import Cause
 from kintsugi.common.kafka import EventPublisher
 from kintsugi.common.logs import get_logger
 from kintsugi.common.state_store import CompactedStore
+from kintsugi.common.stored_state import unreadable
 from kintsugi.common.timeutil import Clock, from_timestamp
 from kintsugi.common.vocabulary import CHANNEL_NAMES, SEVERITY_NAMES
 from kintsugi.events.v1 import clock_pb2 as cpb
@@ -55,7 +56,7 @@ class StoredCases:
                 cases.append(StoredCase.from_bytes(raw))
             except (ValueError, TypeError, KeyError) as error:
                 # One unreadable record must not stop the router rebuilding everyone's load.
-                log.error("case_state_unreadable", complaint_id=key, error=repr(error))
+                unreadable("router_cases", key, error)
         return cases
 
     async def save(self, stored: StoredCase) -> None:

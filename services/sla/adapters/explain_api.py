@@ -21,6 +21,7 @@ from aiohttp import web
 
 from kintsugi.common.logs import get_logger
 from kintsugi.common.ops_server import HttpServer
+from kintsugi.common.stored_state import UnreadableState
 from kintsugi.common.timeutil import Clock
 
 log = get_logger(__name__)
@@ -67,7 +68,12 @@ class ExplainApi:
         return self._answer(complaint_id, at)
 
     def _answer(self, complaint_id: str, at: datetime) -> web.Response:
-        explanation = self._reader.explain(complaint_id, at)
+        try:
+            explanation = self._reader.explain(complaint_id, at)
+        except UnreadableState as unreadable:  # this complaint's alone: others still answer
+            return web.json_response(
+                {"error": str(unreadable), "answered_by": self._worker}, status=500
+            )
         if explanation is None:
             return web.json_response(
                 {

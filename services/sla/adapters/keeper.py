@@ -23,11 +23,12 @@ hours, clocks overdue, by regime) are counted when Prometheus scrapes, without a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -44,6 +45,7 @@ from kintsugi.common.kafka import (
     handle_or_dead_letter,
 )
 from kintsugi.common.logs import get_logger
+from kintsugi.common.stored_state import UnreadableState, unreadable
 from kintsugi.common.timeutil import Clock
 from services.sla.adapters.events import facts_from, milestone_for, to_events
 from services.sla.adapters.partitions import partition_of
@@ -62,6 +64,11 @@ _INDEX_YIELD_EVERY = 500
 
 # Moved clocks a migration report lists by name (the log has every one).
 _MIGRATION_EXAMPLES = 20
+
+# The store named in logs, metrics and dead letters about an unreadable table value.
+STORE = "sla_clocks"
+
+T = TypeVar("T")
 
 # The events that move clocks; every other type is skipped without being decoded.
 CLOCK_EVENT_TYPES = frozenset({"classified", "notification_sent", "activity"})
@@ -186,7 +193,12 @@ class ClockKeeper:
         for seen, (key, value) in enumerate(self._table.items(), start=1):
             partition = partition_of(key, self._partitions)
             if partition in entries and value:
-                wakeup, open_deadlines = self._watch_points(value)
+                try:
+                    wakeup, open_deadlines = self._watch_points(value)
+                except ValueError as error:  # what a damaged summary or state raises
+                    # One unreadable value must not keep the worker from starting.
+                    unreadable(STORE, _complaint(key), error)
+                    continue
                 entries[partition].append((key, wakeup))
                 if open_deadlines.due_at:
                     deadlines[partition][key] = open_deadlines
@@ -273,12 +285,11 @@ class ClockKeeper:
         keys: list[bytes] = []
         async with self._lock:
             for seen, (key, value) in enumerate(self._table.items(), start=1):
-                state = state_of(value)
-                if state and partition_of(key, self._partitions) in self._assigned:
-                    _, moved = self._service.migrate(state, policy_id, to_version, now)
+                if partition_of(key, self._partitions) in self._assigned:
+                    moved = self._would_move(key, value, policy_id, to_version, now)
                     if moved:
                         keys.append(key)
-                        report.add(key.decode(errors="replace"), moved)
+                        report.add(_complaint(key), moved)
                 if seen % _INDEX_YIELD_EVERY == 0:
                     await asyncio.sleep(0)
         if not dry_run:
@@ -295,10 +306,49 @@ class ClockKeeper:
         return report
 
     def explain(self, complaint_id: str, at: datetime) -> list[dict[str, Any]] | None:
-        state = state_of(self._table.get(complaint_id.encode()))
-        return None if state is None else self._service.explain(state, at)
+        """The complaint's clocks as they read `at`; None if it has none, and
+        ``UnreadableState`` if what is stored for it cannot be read."""
+        key = complaint_id.encode()
+        state = self._state_in(key, self._table.get(key))
+        if state is None:
+            return None
+        return self._restoring(key, lambda: self._service.explain(state, at))
 
     # --- internals ------------------------------------------------------------------------
+
+    def _state_in(self, key: bytes, value: bytes | None) -> bytes | None:
+        """The state in a stored value; ``UnreadableState`` (logged, counted) when the value
+        is not one this build can split into summary and state."""
+        try:
+            return state_of(value)
+        except ValueError as error:  # no end to a summary line
+            raise unreadable(STORE, _complaint(key), error) from error
+
+    def _restoring(self, key: bytes, use: Callable[[], T]) -> T:
+        """`use` of the service on the state stored under `key`, with a state it cannot
+        restore reported as ``UnreadableState`` (logged, counted)."""
+        try:
+            return use()
+        except StateError as error:
+            # Only a stored state raises it: one that does not decode (its JSON, format
+            # version or numbers), or names a clock or calendar no loaded policy has.
+            raise unreadable(STORE, _complaint(key), error) from error
+
+    def _would_move(
+        self, key: bytes, value: bytes, policy_id: str, to_version: int, now: datetime
+    ) -> list[Replanned]:
+        """The clocks a migration would move for one stored value; none for one that cannot
+        be read (logged and counted, and the others are still migrated)."""
+        try:
+            state = self._state_in(key, value)
+            if not state:
+                return []
+            _, moved = self._restoring(
+                key, lambda: self._service.migrate(state, policy_id, to_version, now)
+            )
+        except UnreadableState:
+            return []
+        return moved
 
     def _pop_due(self, now: int) -> list[tuple[bytes, int]]:
         """Up to a chunk of due keys, each with the instant to re-queue it at on failure."""
@@ -392,7 +442,11 @@ class ClockKeeper:
         self, due: list[tuple[bytes, int]], now: datetime, changes: _Changes
     ) -> None:
         for key, _ in due:
-            await self._apply(key, lambda before: _tick(self._service, before, now), None, changes)
+            # An unreadable one is logged and counted, and leaves the index; the rest tick.
+            with contextlib.suppress(UnreadableState):
+                await self._apply(
+                    key, lambda before: _tick(self._service, before, now), None, changes
+                )
 
     async def _migrate_all(
         self,
@@ -420,7 +474,9 @@ class ClockKeeper:
             return outcome
 
         for key in keys:
-            await self._apply(key, functools.partial(migrated, key), None, changes)
+            # An unreadable one is logged and counted; the rest of the chunk still moves.
+            with contextlib.suppress(UnreadableState):
+                await self._apply(key, functools.partial(migrated, key), None, changes)
 
     async def _apply(
         self,
@@ -429,8 +485,12 @@ class ClockKeeper:
         cause: Event | None,
         changes: _Changes,
     ) -> None:
-        before = changes.states.get(key) or state_of(self._table.get(key))
-        outcome = compute(before)
+        before = changes.states.get(key) or self._state_in(key, self._table.get(key))
+        # Without a stored state, a failure is the event's (a bad 'classified'), not one.
+        outcome = compute(None) if before is None else self._restoring(key, lambda: compute(before))
+        if any(event.complaint_id != _complaint(key) for event in outcome.events):
+            # A state naming another complaint (or none) would publish events for it.
+            raise unreadable(STORE, _complaint(key), StateError("it names another complaint"))
         await self._publish(outcome.events, cause)
         if outcome.state is not None and outcome.state != before:
             changes.states[key] = outcome.state
@@ -448,6 +508,10 @@ class ClockKeeper:
             metrics.CLOCK_TRANSITIONS.labels(e.policy_id, e.clock_kind, e.transition).inc()
             if e.transition == "started":
                 metrics.CLOCKS_STARTED.labels(e.policy_id, e.clock_kind).inc()
+
+
+def _complaint(key: bytes) -> str:
+    return key.decode(errors="replace")
 
 
 def _tick(service: SlaService, before: bytes | None, now: datetime) -> Outcome:

@@ -25,6 +25,7 @@ only clock ids, so the state is restored against whichever policy set is loaded.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -43,6 +44,14 @@ _ALL_FIELDS = _REQUIRED_FIELDS + len(_TRAILING_DEFAULTS)
 # Exact types: JSON true/false decode to bool, which must not pass for an integer.
 _INT_ONLY = {int}
 _INT_OR_NONE = {int, type(None)}
+# Instants a calendar can still work from (years 1000 to 9000), and the longest span stored
+# (about 950 years): no instant plus or minus a span leaves the years a datetime holds, so
+# a damaged number is refused here rather than overflowing in every tick.
+_EARLIEST = int(dt.datetime(1000, 1, 1, tzinfo=dt.UTC).timestamp())
+_LATEST = int(dt.datetime(9000, 1, 1, tzinfo=dt.UTC).timestamp())
+_LONGEST = 30_000_000_000
+# Counts (cycle, warned percent, pauses, policy version) fit the events' 32-bit fields.
+_MOST = 2**31 - 1
 
 
 class ApplicabilityFacts(NamedTuple):
@@ -93,13 +102,17 @@ def decode_state(data: bytes) -> DecodedState:
         body = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise StateError(f"clock state is not valid JSON: {error}") from error
-    if not isinstance(body, list) or not body or _LENGTHS.get(body[0]) != len(body):
+    if not isinstance(body, list) or not body or type(body[0]) is not int:
+        raise StateError(f"clock state is not format version {', '.join(map(str, _LENGTHS))}")
+    if _LENGTHS.get(body[0]) != len(body):
         raise StateError(f"clock state is not format version {', '.join(map(str, _LENGTHS))}")
     _, complaint_id, calendar_id, received_at, clocks, *rest = body
     if not (isinstance(complaint_id, str) and isinstance(calendar_id, str)):
         raise StateError("clock state: complaint and calendar ids must be strings")
     if type(received_at) is not int or not isinstance(clocks, list):
         raise StateError("clock state: malformed header")
+    if not _EARLIEST <= received_at <= _LATEST:
+        raise StateError("clock state: received_at out of range")
     causes = rest[0] if rest else []
     if not isinstance(causes, list) or not all(isinstance(c, str) for c in causes):
         raise StateError("clock state: applied causes must be a list of strings")
@@ -157,7 +170,26 @@ def _decode(values: object, received_at: int) -> ClockRecord:
         or state not in ClockState._value2member_map_
     ):
         raise StateError(f"clock state: malformed clock {values!r}")
+    if not (
+        0 <= cycle <= _MOST
+        and 0 <= budget <= _MOST
+        and 0 <= consumed <= _MOST
+        and 0 <= warned <= _MOST
+        and 0 <= update_sent <= _MOST
+        and 0 <= paused_seconds <= _MOST
+        and 0 <= pauses <= _MOST
+        and 0 <= version <= _MOST
+        and -_LONGEST <= start_offset <= _LONGEST
+        and -_LONGEST <= due <= _LONGEST
+        and -_LONGEST <= anchor <= _LONGEST
+        and (next_at is None or -_LONGEST <= next_at <= _LONGEST)
+        and (ended is None or -_LONGEST <= ended <= _LONGEST)
+        and (paused_at is None or -_LONGEST <= paused_at <= _LONGEST)
+    ):
+        raise StateError(f"clock state: a number out of range in clock {clock_id!r}")
     start = received_at + start_offset
+    if not _EARLIEST <= start <= _LATEST:
+        raise StateError(f"clock state: clock {clock_id!r} starts out of range")
     return ClockRecord(
         clock_id=clock_id,
         state=ClockState(state),

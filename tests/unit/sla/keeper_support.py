@@ -79,9 +79,11 @@ class Now:
 
 
 async def make_keeper(
-    now: Now, *, tick_chunk: int = 500
+    now: Now, *, tick_chunk: int = 500, table_from: dict[bytes, bytes] | None = None
 ) -> tuple[ClockKeeper, CountingTable, RecordingProducer]:
+    """A keeper owning every partition; with `table_from`, a restart over those values."""
     table = CountingTable()
+    table.update(table_from or {})
     producer = RecordingProducer()
     keeper = ClockKeeper(
         SlaService(POLICIES),
