@@ -32,6 +32,7 @@ from kintsugi.common.logs import get_logger
 from kintsugi.common.timeutil import Clock
 from kintsugi.common.topics import COMPLAINT_EVENTS, COMPLAINT_PARTITIONS, SLA_CLOCK_TABLE
 from services.sla.adapters.explain_api import ExplainApi, OwnerLookup
+from services.sla.adapters.faust_commits import use_contiguous_commits
 from services.sla.adapters.faust_table import FaustClockTable
 from services.sla.adapters.keeper import ClockKeeper
 from services.sla.config import SlaSettings
@@ -68,7 +69,7 @@ def faust_credentials(kafka: KafkaSettings) -> faust.SASLCredentials | faust.SSL
 
 
 def make_app(settings: SlaSettings) -> faust.App:
-    return faust.App(
+    app = faust.App(
         settings.app_id,
         broker=faust_broker(settings.kafka.bootstrap_servers),
         broker_credentials=faust_credentials(settings.kafka),
@@ -93,6 +94,8 @@ def make_app(settings: SlaSettings) -> faust.App:
         key_serializer="raw",
         value_serializer="raw",
     )
+    use_contiguous_commits(app)
+    return app
 
 
 def declare_clock_table(app: faust.App) -> Any:
