@@ -11,6 +11,7 @@ from datetime import timedelta
 import aiohttp
 
 from kintsugi.common import metrics
+from kintsugi.common.logs import get_logger
 from kintsugi.common.runtime import Edges, exit_on_bad_configuration, run_consumer, run_service
 from kintsugi.common.timeutil import Clock, system_clock
 from kintsugi.common.topics import NOTIFIER_STATE, NOTIFIER_UPDATE_CLAIMS
@@ -31,8 +32,10 @@ from services.notifier.domain.planner import PlanRules
 from services.notifier.domain.quiet import SendingWindow
 from services.notifier.domain.retry import DEFAULT_HORIZONS, RetrySchedule
 from services.notifier.domain.review import ExecutiveReview
-from services.notifier.service import Notifier, Sender
+from services.notifier.service import Notifier, RetriesFailed, Sender
 from services.notifier.staff_directory import load_staff_directory
+
+log = get_logger(__name__)
 
 
 def smtp_server(settings: NotifierSettings) -> SmtpServer:
@@ -82,7 +85,12 @@ async def retry_on_schedule(
 ) -> None:
     """Pending deliveries go out on their own schedule, not only when new events arrive."""
     while not stop.is_set():
-        await notifier.retry_due()
+        try:
+            await notifier.retry_due()
+        except RetriesFailed as failed:
+            # The others went ahead; these stay due and are tried on the next pass.
+            for complaint_id, error in failed.failures.items():
+                log.error("retry_failed", complaint_id=complaint_id, error=repr(error))
         backlog = notifier.backlog()
         metrics.NOTIFICATIONS_PENDING.set(backlog.retrying)
         metrics.NOTIFICATION_OLDEST_PENDING_SECONDS.set(seconds(backlog.oldest_retry))

@@ -64,7 +64,15 @@ from services.notifier.domain.review import (
 )
 from services.notifier.domain.staff import STAFF_EMAIL, STAFF_ID, is_staff
 
-__all__ = ["ACKNOWLEDGEMENT", "Backlog", "Delivery", "Hold", "Notifier", "UnknownComplaint"]
+__all__ = [
+    "ACKNOWLEDGEMENT",
+    "Backlog",
+    "Delivery",
+    "Hold",
+    "Notifier",
+    "RetriesFailed",
+    "UnknownComplaint",
+]
 
 Clock = Callable[[], datetime]
 
@@ -100,6 +108,15 @@ class Hold:
     channel: str
     language: str
     release_at: datetime
+
+
+class RetriesFailed(Exception):
+    """Some complaints' pending messages could not be tried; they stay due."""
+
+    def __init__(self, tried: int, failures: Mapping[str, Exception]) -> None:
+        super().__init__(f"{len(failures)} of {tried} due complaints failed their retry")
+        self.tried = tried
+        self.failures = dict(failures)
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,17 +321,27 @@ class Notifier:
         return deliveries
 
     async def retry_due(self) -> int:
-        """Try every pending delivery whose time has come; return how many were tried."""
+        """Try every pending delivery whose time has come; return how many were tried.
+
+        One complaint's failure (its announcement refused while the broker is away) does
+        not stop the others: each is tried, the failed ones stay due for the next pass, and
+        ``RetriesFailed`` names them afterwards."""
         now = self._clock()
         due = [complaint for complaint, at in self._due.items() if at <= now]
+        failures: dict[str, Exception] = {}
 
         async def retry(complaint_id: str) -> None:
             async with self._retry_room:
-                await self._retry(complaint_id)
+                try:
+                    await self._retry(complaint_id)
+                except Exception as error:
+                    failures[complaint_id] = error
 
         async with asyncio.TaskGroup() as tasks:
             for complaint_id in due:
                 tasks.create_task(retry(complaint_id))
+        if failures:
+            raise RetriesFailed(len(due), failures)
         return len(due)
 
     async def _retry(self, complaint_id: str) -> None:
@@ -464,12 +491,17 @@ class Notifier:
             self._pull_forward()
         step = delivery_succeeded(entry, route.channel, provider_id, self._clock())
         case = case.with_entry(nid, step.entry)
-        await self._store.save_now(case)
-        self._track(case)
         delivery = Delivery(
             nid, planned.purpose, route.channel, route.recipient, provider_id, message.signed_by
         )
+        # Announced before it is recorded sent: on the retry timer (no batch, no replay)
+        # an announcement the broker refuses leaves the message due, and the next pass
+        # sends it again under the same Message-ID and announces it. In a consumer batch
+        # the announcement waits for the flush anyway, and a replay announces a message
+        # recorded sent (decision 7).
         await self._events.sent(case.complaint_id, delivery, cause)
+        await self._store.save_now(case)
+        self._track(case)
         return case, step.entry, Verdict.SENT
 
     async def _failed(
@@ -503,8 +535,6 @@ class Notifier:
             now=now,
         )
         case = case.with_entry(nid, step.entry)
-        await self._store.save(case)
-        self._track(case)
         if step.verdict is not Verdict.RETRY_SCHEDULED or step.entry.attempts == 1:
             # The timeline hears of the first delay, of every change of channel and of
             # giving up - not of every one of a day's retries.
@@ -525,6 +555,8 @@ class Notifier:
                 ),
                 cause,
             )
+        await self._store.save(case)  # after the announcement, as for a message sent
+        self._track(case)
         if step.verdict is Verdict.GIVEN_UP:
             case = await self._alert_owner(case, nid, entry.purpose, failure.reason, cause)
         return case, step.entry, step.verdict
@@ -534,11 +566,11 @@ class Notifier:
     ) -> tuple[Case, None]:
         entry = replace(entry, status=FAILED, reason=reason, next_attempt_at="")
         case = case.with_entry(nid, entry)
-        await self._store.save(case)
-        self._track(case)
         channel = "email" if is_staff(entry.purpose) else case.channel
         failure = Failure(nid, entry.purpose, channel, reason, entry.attempts, None, "")
         await self._events.failed(case.complaint_id, failure, cause)
+        await self._store.save(case)  # after the announcement, as for a message sent
+        self._track(case)
         return await self._alert_owner(case, nid, entry.purpose, reason, cause), None
 
     async def _alert_owner(

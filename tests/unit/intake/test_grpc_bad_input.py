@@ -6,7 +6,7 @@ stays bounded (the body limit times the calls in flight), and other sources go o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from services.intake.service import Intake, IntakeOptions
 from tests.unit.intake.activity_factories import an_activity_request
 from tests.unit.intake.factories import NOW, RULES, a_request
 from tests.unit.intake.fakes import RecordedEvents
+from tests.waiting import eventually
 
 TOKENS = {"crm": "crm-token-1", "webform": "webform-token-1"}
 
@@ -63,15 +64,6 @@ class Edge:
         except grpc.aio.AioRpcError as error:
             return error
         return response
-
-
-async def eventually(condition: Callable[[], bool]) -> None:
-    """Wait until ``condition`` holds: a hang guard, not a timing assertion."""
-    for _ in range(1_000):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("the condition never held")
 
 
 @pytest.fixture

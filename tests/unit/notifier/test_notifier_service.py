@@ -19,7 +19,13 @@ from services.notifier.domain.planner import (
     UpdateDue,
 )
 from services.notifier.domain.retry import permanent, smtp_failure, transient
-from services.notifier.service import ACKNOWLEDGEMENT, Delivery, Notifier, UnknownComplaint
+from services.notifier.service import (
+    ACKNOWLEDGEMENT,
+    Delivery,
+    Notifier,
+    RetriesFailed,
+    UnknownComplaint,
+)
 from tests.unit.notifier.fakes import (
     COMPLAINT_ID,
     FakeClock,
@@ -179,6 +185,36 @@ async def test_a_pending_message_goes_out_when_its_time_comes_without_new_events
     assert world.notifier.pending == {}
     [(_, _delivery, cause)] = world.events.announced_sent
     assert cause == CAUSE  # the retry answers the event that asked for the message
+
+
+class RefusingAnnouncements(RecordedNotifications):
+    """The events topic refuses announcements for one complaint (the broker away)."""
+
+    def __init__(self, refused: str) -> None:
+        super().__init__()
+        self.refused = refused
+
+    async def sent(self, complaint_id: str, delivery: Delivery, cause: Cause) -> None:
+        if complaint_id == self.refused:
+            raise ConnectionError("the broker is away")
+        await super().sent(complaint_id, delivery, cause)
+
+
+async def test_one_complaints_failing_retry_does_not_hold_up_the_others() -> None:
+    other = "c-other"
+    world = World(a_case(), a_case(complaint_id=other, email="sam@example.com"))
+    world.events = world.notifier._events = RefusingAnnouncements(COMPLAINT_ID)  # type: ignore[assignment]
+    world.email.failures += [transient("connection refused")] * 2
+    await acknowledge(world.notifier)
+    await world.notifier.acknowledge(other, "Mei Chen", "Fraud Response", CAUSE)
+    world.clock.advance(minutes=1)
+
+    with pytest.raises(RetriesFailed) as failed:
+        await world.notifier.retry_due()
+
+    assert set(failed.value.failures) == {COMPLAINT_ID}
+    assert [c for c, _, _ in world.events.announced_sent] == [other]  # the other went out
+    assert COMPLAINT_ID in world.notifier.pending  # still due: tried again next pass
 
 
 async def test_a_pending_message_survives_a_restart_and_goes_out_once(world: World) -> None:
