@@ -254,10 +254,11 @@ class Verifier:
                     verdict.fail(complaint, f"paused {len(paused)} clocks, resumed {len(resumed)}")
                 verdict.counts["clocks paused and resumed"] += len(paused & resumed)
             case Story.RESOLVED:
-                resolutions = [
+                # By event id: a copy of the resolution redelivered is one resolution.
+                resolutions = _distinct(
                     e for e in kinds["activity"] if e.activity.new_status == pb.STATUS_RESOLVED
-                ]
-                want = {notification_id(cid, FINAL_RESPONSE, e.event_id) for e in resolutions}
+                )
+                want = {notification_id(cid, FINAL_RESPONSE, event_id) for event_id in resolutions}
                 # A response the router sampled for executive review waits for the office
                 # (or the margin before its deadline, weeks away): announced, not sent.
                 held = {

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from kintsugi.common.kafka_settings import KafkaSettings
 from kintsugi.events.v1 import complaint_pb2 as pb
 from kintsugi.events.v1 import notification_pb2 as npb
-from services.notifier.domain.planner import ACKNOWLEDGEMENT, notification_id
+from services.notifier.domain.planner import ACKNOWLEDGEMENT, FINAL_RESPONSE, notification_id
 from tests.events import an_event
 from tools.chaos.load import LoadStats
 from tools.chaos.scenario import Complaint, Story, build
@@ -70,3 +70,28 @@ def test_a_missing_stage_and_an_unrecorded_message_are_reported() -> None:
     )
     assert any("not-on-the-log" in p and "never recorded" in p for p in verdict.problems)
     assert complaint.reference in verdict.timelines
+
+
+def test_a_resolution_redelivered_under_its_own_id_is_one_resolution() -> None:
+    # Seen in a full run: intake's activity event published twice with the same id (a
+    # copy after a kill), the final response announced twice with the same id.
+    complaint = next(c for c in build(50, "unit", seed=1) if c.story is Story.RESOLVED)
+    cid = complaint.complaint_id
+    load = LoadStats(complaints_accepted=1, answers={})
+    timeline = Timeline(KafkaSettings())
+    resolved = an_event(cid, "res", pb.ActivityRecorded(new_status=pb.STATUS_RESOLVED), AT)
+    final = notification_id(cid, FINAL_RESPONSE, "res")
+    sent = npb.NotificationSent(
+        notification_id=final, purpose=npb.NOTIFICATION_PURPOSE_FINAL_RESPONSE
+    )
+    timeline.by_complaint[cid] = [
+        resolved,
+        resolved,
+        an_event(cid, "n", sent, AT),
+        an_event(cid, "n", sent, AT),
+    ]
+
+    verdict = Verifier([complaint]).verify(timeline, load, [Delivery(cid, final, "<m1@x>")])
+
+    assert not [p for p in verdict.problems if "resolutions" in p], verdict.problems
+    assert verdict.counts["final responses"] == 1
