@@ -15,8 +15,8 @@ KUSTOMIZE_VERSION := v5.8.2
 KUSTOMIZE   := $(TOOLS)/bin/kustomize
 KUBECONFORM_VERSION := v0.8.0
 KUBECONFORM := $(TOOLS)/bin/kubeconform
-SMTP_SINK   := $(TOOLS)/postfix/root/usr/sbin/smtp-sink
-SMTP_SINK_LIBS := $(TOOLS)/postfix/root/usr/lib/postfix
+SMTP_SINK   := $(TOOLS)/postfix/bin/smtp-sink
+SMTP_SINK_LIBS := $(TOOLS)/postfix/lib
 TOPICS_MANIFEST := deploy/k8s/components/strimzi-topics/topics.yaml
 USERS_MANIFEST  := deploy/k8s/components/strimzi-users/users.yaml
 PROMETHEUS_RULE := deploy/k8s/components/monitoring/prometheus-rule.yaml
@@ -161,7 +161,9 @@ smtp-sink-tool: $(SMTP_SINK)  ## unpack Postfix's smtp-sink from Debian's packag
 $(SMTP_SINK):
 	@mkdir -p $(TOOLS)/postfix && cd $(TOOLS)/postfix && rm -f postfix_*.deb && \
 	  { apt-get download postfix >/dev/null 2>&1 || { apt-get -o DPkg::Lock::Timeout=300 update -qq && apt-get download postfix >/dev/null 2>&1; }; } && \
-	  dpkg -x postfix_*.deb root && rm -f postfix_*.deb && touch root/usr/sbin/smtp-sink
+	  rm -rf root bin lib && dpkg -x postfix_*.deb root && rm -f postfix_*.deb && mkdir -p bin && \
+	  mv "$$(find root -type f -name smtp-sink)" bin/ && \
+	  mv "$$(find root -type f -name 'libpostfix-global.so*' -printf '%h' -quit)" lib && rm -rf root && touch bin/smtp-sink
 
 smtp-sink: $(SMTP_SINK)  ## Postfix smtp-sink for mail-failure drills: SMTP_SINK_ARGS="-r rcpt" 4xx, "-f data" 5xx, "-q data" drop, "-w 30" stall
 	@bin=$$(command -v smtp-sink || echo $(SMTP_SINK)); \

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-UNPACKED = Path(__file__).resolve().parents[2] / ".tools" / "postfix" / "root" / "usr"
+UNPACKED = Path(__file__).resolve().parents[2] / ".tools" / "postfix"
 
 
 def smtp_sink_command() -> list[str] | None:
@@ -19,7 +19,7 @@ def smtp_sink_command() -> list[str] | None:
     installed = shutil.which("smtp-sink")
     if installed:
         return [installed]
-    unpacked = UNPACKED / "sbin" / "smtp-sink"
+    unpacked = UNPACKED / "bin" / "smtp-sink"
     if unpacked.exists():
-        return ["env", f"LD_LIBRARY_PATH={UNPACKED / 'lib' / 'postfix'}", str(unpacked)]
+        return ["env", f"LD_LIBRARY_PATH={UNPACKED / 'lib'}", str(unpacked)]
     return None
