@@ -56,6 +56,15 @@ class SlaSettings(ServiceSettings):
         description="Where other workers reach this one's /clocks (default "
         "http://<worker name or api host>:<api port>); shared through Faust's assignment",
     )
+    # Static membership (KIP-345): a worker restarted under the same id (a StatefulSet pod
+    # keeps its name) takes its partitions straight back, without waiting for the session
+    # timeout of the process it replaces or moving anyone else's partitions.
+    group_instance_id: str = Field(
+        default="",
+        description="Stable, unique per worker (the pod name): a restart keeps its "
+        "partitions. Empty: dynamic membership. A stopped static worker's partitions move "
+        "after the session timeout",
+    )
     # Faust's own defaults (60 s) keep a crashed worker's partitions unowned for a minute.
     session_timeout_s: float = Field(
         default=15.0, gt=0, description="A silent worker's partitions move after this"

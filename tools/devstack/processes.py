@@ -135,6 +135,8 @@ class StackConfig:
                 data_dir = data_dir.with_name(f"{data_dir.name}-{replica}")
                 env[f"{prefix}WORKER_NAME"] = instance
             env[f"{prefix}DATA_DIR"] = str(data_dir)
+            # As a StatefulSet pod: a worker restarted under its name is the same member.
+            env[f"{prefix}GROUP_INSTANCE_ID"] = instance
             env[f"{prefix}API_HOST"] = "127.0.0.1"
             env[f"{prefix}API_PORT"] = str(self.sla_api_port_of(instance))
             if self.sla_stall_after_s is not None:

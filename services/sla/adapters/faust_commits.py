@@ -12,6 +12,15 @@ Here the commit waits until the committed offset itself is acknowledged (or is a
 Faust saw in the fetched offsets, as compaction or transaction markers leave). A record
 that never comes leaves the commit where it is; the progress watch then finds the
 partition stalled and rewinds it, and the record is fetched again.
+
+That guard needs the committed offset, and Faust does not always hold one: it forgets it
+when a partition is revoked, learns it again only when recovery ends (``perform_seek``),
+and stores None for a group that committed 0 or never committed. Faust's periodic commit
+does not wait for recovery, so acknowledgements arriving meanwhile (a batch from before
+the rebalance finishing late) were committed as they stood: ``make chaos`` lost a
+``classified`` this way on a partition handed back to the same worker. So nothing is
+committed for a partition whose committed offset is unknown, and after the seek an unknown
+one is read as the partition's first offset (where an ``earliest`` reset starts).
 """
 
 from __future__ import annotations
@@ -26,11 +35,25 @@ from faust.types import TP
 class ContiguousCommitConsumer(Consumer):
     def _new_offset(self, tp: TP) -> int | None:
         committed = self._committed_offset[tp]
-        acked = self._acked[tp]
-        if acked and committed is not None and not self._handled_or_gap(tp, committed):
+        if committed is None:
+            return None  # revoked, or assigned and not yet seeked: acks wait for the seek
+        if self._acked[tp] and not self._handled_or_gap(tp, committed):
             return None  # the next record to commit has not been handled
         new_offset: int | None = super()._new_offset(tp)
         return new_offset
+
+    async def perform_seek(self) -> None:
+        await super().perform_seek()
+        unknown = [
+            tp
+            for tp in self.assignment()
+            if self.app.topics.acks_enabled_for(tp.topic) and self._committed_offset[tp] is None
+        ]
+        if unknown:
+            earliest = await self.earliest_offsets(*unknown)
+            self._committed_offset.update(
+                {TP(tp.topic, tp.partition): offset for tp, offset in earliest.items()}
+            )
 
     def _handled_or_gap(self, tp: TP, offset: int) -> bool:
         # The list too: Faust moves the gaps it merged into it out of its gap tree.

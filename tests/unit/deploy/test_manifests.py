@@ -179,6 +179,16 @@ def test_sla_keeps_its_store_on_a_claim_of_its_own_and_writes_nowhere_else() -> 
     assert service.body["spec"]["clusterIP"] == "None"
 
 
+def test_an_sla_pod_restarted_under_its_name_is_the_same_group_member() -> None:
+    # Static membership: the pod name is stable and unique in the StatefulSet, so a
+    # restarted worker takes its partitions back instead of waiting out its old session.
+    (sla,) = of_kind(BASE, "StatefulSet")
+    (container,) = pod_of(sla)["containers"]
+    env = env_of(container)
+    assert env["KINTSUGI_SLA_GROUP_INSTANCE_ID"]["value"] == "$(POD_NAME)"
+    assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+
+
 def test_smtp_password_is_a_mounted_file_never_a_variable() -> None:
     (notifier,) = [doc for doc in workloads(BASE) if service_of(doc) == "notifier"]
     (container,) = pod_of(notifier)["containers"]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.sla.adapters.faust_app import make_app
 from services.sla.config import SlaSettings
 
 
@@ -37,3 +38,11 @@ def test_the_store_is_rocksdb_unless_told_otherwise(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("KINTSUGI_SLA_STORE", "redis")
     with pytest.raises(ValueError, match="store"):
         SlaSettings()
+
+
+def test_a_worker_is_a_static_group_member_only_when_given_an_instance_id(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert make_app(SlaSettings()).conf.consumer_group_instance_id is None
+    monkeypatch.setenv("KINTSUGI_SLA_GROUP_INSTANCE_ID", "kintsugi-sla-1")
+    assert make_app(SlaSettings()).conf.consumer_group_instance_id == "kintsugi-sla-1"
