@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from tools.devstack.processes import StackConfig
@@ -46,3 +47,12 @@ def test_a_stack_without_replicas_is_what_it_always_was() -> None:
     config = StackConfig.on_free_ports("127.0.0.1:9092", "t.", smtp_port=2525)
     assert [name for _, name in config.instances()] == ["intake", "router", "sla", "notifier"]
     assert config.env("intake")["KINTSUGI_INTAKE_GRPC_PORT"] == str(config.grpc_port)
+
+
+def test_each_sla_worker_is_a_static_group_member_under_its_own_name() -> None:
+    config = _config()
+    assert config.env("sla")["KINTSUGI_SLA_GROUP_INSTANCE_ID"] == "sla"
+    assert config.env("sla", "sla-2")["KINTSUGI_SLA_GROUP_INSTANCE_ID"] == "sla-2"
+    # Two stacks told apart only by the worker name (bench.sla_faults) stay apart.
+    renamed = dataclasses.replace(config, service_settings={"sla": {"WORKER_NAME": "w1"}})
+    assert renamed.env("sla")["KINTSUGI_SLA_GROUP_INSTANCE_ID"] == "w1"
