@@ -146,11 +146,13 @@ async def test_replays_and_a_restart_send_each_message_once(
 
 
 async def test_a_down_mail_server_shows_in_readiness_and_on_the_timeline_then_recovers(
-    kafka_settings: KafkaSettings, unique: str
+    isolated_kafka: KafkaSettings, unique: str
 ) -> None:
+    # Topics of its own: on the session's, a new group first works through every other
+    # test's complaints with the mail server down, and the breaker's state is theirs too.
     port = free_port()  # nothing listens here yet
     settings = NotifierSettings(
-        kafka=kafka_settings,
+        kafka=isolated_kafka,
         consumer_group=f"notifier-{unique}",
         smtp_port=port,
         ops_port=0,
@@ -162,9 +164,9 @@ async def test_a_down_mail_server_shows_in_readiness_and_on_the_timeline_then_re
         shutdown_grace_s=5,
     )
     check = f"provider:smtp://127.0.0.1:{port}"
-    producer = make_producer(kafka_settings, "test-publisher")
+    producer = make_producer(isolated_kafka, "test-publisher")
     await producer.start()
-    publisher = EventPublisher(producer, kafka_settings.topic(COMPLAINT_EVENTS))
+    publisher = EventPublisher(producer, isolated_kafka.topic(COMPLAINT_EVENTS))
     complaint_id = str(uuid.uuid4())
     began = timer.time()
     try:
@@ -174,7 +176,7 @@ async def test_a_down_mail_server_shows_in_readiness_and_on_the_timeline_then_re
             await until(lambda: health.report()[check] is False)
             assert not health.ready()
 
-            failed = await first_event(kafka_settings, complaint_id, "notification_failed", began)
+            failed = await first_event(isolated_kafka, complaint_id, "notification_failed", began)
             assert failed.notification_failed.retryable
             assert "SMTP" in failed.notification_failed.reason
 
