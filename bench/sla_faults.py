@@ -1,7 +1,7 @@
 """The sla under faults: lateness at a steady rate through a two-worker kill run.
 
     .venv/bin/python -m bench.sla_faults [--rate 200] [--seconds 60] [--tick S] [--no-kill]
-                                        [--json PATH]
+                                        [--json PATH] [--keep-logs DIR]
 
 Against the broker at KAFKA_BOOTSTRAP_SERVERS (default 127.0.0.1:9092), on topics of its
 own, two real sla workers (RocksDB store, one consumer group, one standby replica) run a
@@ -281,6 +281,9 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
                     if worker.process is not None:
                         worker.process.stop()
     finally:
+        if options.keep_logs is not None:
+            for logs in base.glob("logs-*"):
+                shutil.copytree(logs, options.keep_logs / logs.name, dirs_exist_ok=True)
         shutil.rmtree(base, ignore_errors=True)
 
     repeats = int(found.pop(("", "repeats"))[""][0])
@@ -396,6 +399,9 @@ def main(argv: Iterable[str] | None = None) -> None:
         help="kill w1 a third of the way in and restart it at two thirds (--no-kill: steady)",
     )
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument(
+        "--keep-logs", type=Path, help="copy the workers' logs here (why a rewind fired)"
+    )
     options = parser.parse_args(list(argv) if argv is not None else None)
     result = asyncio.run(run(options))
     emit(markdown(result), result, options.json)
