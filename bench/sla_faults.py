@@ -255,6 +255,11 @@ def _lateness(samples: Iterable[float]) -> dict[str, float]:
     }
 
 
+def _copy_logs(base: Path, into: Path) -> None:
+    for logs in base.glob("logs-*"):
+        shutil.copytree(logs, into / logs.name, dirs_exist_ok=True)
+
+
 async def run(options: argparse.Namespace) -> dict[str, Any]:
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     base = Path(tempfile.mkdtemp(prefix="kintsugi-sla-faults-"))
@@ -282,8 +287,7 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
                         worker.process.stop()
     finally:
         if options.keep_logs is not None:
-            for logs in base.glob("logs-*"):
-                shutil.copytree(logs, options.keep_logs / logs.name, dirs_exist_ok=True)
+            _copy_logs(base, options.keep_logs)
         shutil.rmtree(base, ignore_errors=True)
 
     repeats = int(found.pop(("", "repeats"))[""][0])
