@@ -56,14 +56,14 @@ class SlaSettings(ServiceSettings):
         description="Where other workers reach this one's /clocks (default "
         "http://<worker name or api host>:<api port>); shared through Faust's assignment",
     )
-    # Static membership (KIP-345): a worker restarted under the same id (a StatefulSet pod
+    # Static membership (KIP-345): a worker restarted under the same name (a StatefulSet pod
     # keeps its name) takes its partitions straight back, without waiting for the session
     # timeout of the process it replaces or moving anyone else's partitions.
-    group_instance_id: str = Field(
-        default="",
-        description="Stable, unique per worker (the pod name): a restart keeps its "
-        "partitions. Empty: dynamic membership. A stopped static worker's partitions move "
-        "after the session timeout",
+    static_membership: bool = Field(
+        default=False,
+        description="Join the group as a static member named by the worker name, which "
+        "must then be stable and unique per worker (a StatefulSet pod's host name). A "
+        "stopped static worker's partitions move after the session timeout",
     )
     # Faust's own defaults (60 s) keep a crashed worker's partitions unowned for a minute.
     session_timeout_s: float = Field(
@@ -87,6 +87,10 @@ class SlaSettings(ServiceSettings):
             return self.advertised_url
         host = self.worker_name if self.api_host in ("0.0.0.0", "::", "") else self.api_host
         return f"http://{host}:{self.api_port}"
+
+    @property
+    def group_instance_id(self) -> str | None:
+        return self.worker_name if self.static_membership else None
 
     @property
     def store_url(self) -> str:

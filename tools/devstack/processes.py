@@ -135,6 +135,8 @@ class StackConfig:
                 data_dir = data_dir.with_name(f"{data_dir.name}-{replica}")
                 env[f"{prefix}WORKER_NAME"] = instance
             env[f"{prefix}DATA_DIR"] = str(data_dir)
+            # As in the StatefulSet: a worker restarted under its name is the same member.
+            env[f"{prefix}STATIC_MEMBERSHIP"] = "true"
             env[f"{prefix}API_HOST"] = "127.0.0.1"
             env[f"{prefix}API_PORT"] = str(self.sla_api_port_of(instance))
             if self.sla_stall_after_s is not None:
@@ -152,14 +154,8 @@ class StackConfig:
         if service == "notifier":
             env[f"{prefix}SMTP_HOST"] = "127.0.0.1"
             env[f"{prefix}SMTP_PORT"] = str(self.smtp_port)
-        settings = self.service_settings.get(service, {})
-        for name, value in settings.items():
+        for name, value in self.service_settings.get(service, {}).items():
             env[prefix + name] = value
-        if service == "sla" and "GROUP_INSTANCE_ID" not in settings:
-            # As in the StatefulSet: a worker restarted under its name is the same group
-            # member. Named after the worker, so workers renamed by `service_settings`
-            # never share an id (two live members under one id fence each other).
-            env[f"{prefix}GROUP_INSTANCE_ID"] = settings.get("WORKER_NAME", instance)
         return env
 
 

@@ -88,7 +88,7 @@ def make_app(settings: SlaSettings) -> faust.App:
         # Changelog writes arrive one table key at a time; lingering 5 ms batches them
         # into a few produce requests per flush instead of one each (as make_producer does).
         producer_linger=0.005,
-        consumer_group_instance_id=settings.group_instance_id or None,
+        consumer_group_instance_id=settings.group_instance_id,
         broker_session_timeout=settings.session_timeout_s,
         broker_rebalance_timeout=settings.rebalance_timeout_s,
         consumer_auto_offset_reset="earliest",

@@ -180,13 +180,14 @@ def test_sla_keeps_its_store_on_a_claim_of_its_own_and_writes_nowhere_else() -> 
 
 
 def test_an_sla_pod_restarted_under_its_name_is_the_same_group_member() -> None:
-    # Static membership: the pod name is stable and unique in the StatefulSet, so a
-    # restarted worker takes its partitions back instead of waiting out its old session.
+    # Static membership under the worker name, which defaults to the host name: in a
+    # StatefulSet the pod name, stable and unique, so a restarted worker takes its
+    # partitions back instead of waiting out its old session.
     (sla,) = of_kind(BASE, "StatefulSet")
     (container,) = pod_of(sla)["containers"]
     env = env_of(container)
-    assert env["KINTSUGI_SLA_GROUP_INSTANCE_ID"]["value"] == "$(POD_NAME)"
-    assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+    assert env["KINTSUGI_SLA_STATIC_MEMBERSHIP"]["value"] == "true"
+    assert "KINTSUGI_SLA_WORKER_NAME" not in env
 
 
 def test_smtp_password_is_a_mounted_file_never_a_variable() -> None:

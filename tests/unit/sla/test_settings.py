@@ -40,9 +40,10 @@ def test_the_store_is_rocksdb_unless_told_otherwise(monkeypatch: pytest.MonkeyPa
         SlaSettings()
 
 
-def test_a_worker_is_a_static_group_member_only_when_given_an_instance_id(
+def test_a_static_group_member_is_named_by_its_worker_name(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("KINTSUGI_SLA_WORKER_NAME", "kintsugi-sla-1")
     assert make_app(SlaSettings()).conf.consumer_group_instance_id is None
-    monkeypatch.setenv("KINTSUGI_SLA_GROUP_INSTANCE_ID", "kintsugi-sla-1")
+    monkeypatch.setenv("KINTSUGI_SLA_STATIC_MEMBERSHIP", "true")
     assert make_app(SlaSettings()).conf.consumer_group_instance_id == "kintsugi-sla-1"

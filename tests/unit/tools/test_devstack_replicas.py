@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 
 from tools.devstack.processes import StackConfig
@@ -49,10 +48,8 @@ def test_a_stack_without_replicas_is_what_it_always_was() -> None:
     assert config.env("intake")["KINTSUGI_INTAKE_GRPC_PORT"] == str(config.grpc_port)
 
 
-def test_each_sla_worker_is_a_static_group_member_under_its_own_name() -> None:
+def test_sla_workers_are_static_group_members_under_their_own_names() -> None:
     config = _config()
-    assert config.env("sla")["KINTSUGI_SLA_GROUP_INSTANCE_ID"] == "sla"
-    assert config.env("sla", "sla-2")["KINTSUGI_SLA_GROUP_INSTANCE_ID"] == "sla-2"
-    # Two stacks told apart only by the worker name (bench.sla_faults) stay apart.
-    renamed = dataclasses.replace(config, service_settings={"sla": {"WORKER_NAME": "w1"}})
-    assert renamed.env("sla")["KINTSUGI_SLA_GROUP_INSTANCE_ID"] == "w1"
+    one, two = config.env("sla"), config.env("sla", "sla-2")
+    assert one["KINTSUGI_SLA_STATIC_MEMBERSHIP"] == two["KINTSUGI_SLA_STATIC_MEMBERSHIP"] == "true"
+    assert one.get("KINTSUGI_SLA_WORKER_NAME") != two["KINTSUGI_SLA_WORKER_NAME"] == "sla-2"
