@@ -165,10 +165,9 @@ async def test_a_sampled_response_waits_for_approval_or_goes_at_the_margin_never
 ) -> None:
     # Topics of its own: the gauges count every hold the notifier keeps, and the session's
     # topics carry the e2e stack's complaints, some of them held for review too.
-    kafka_settings = isolated_kafka
     controller, box = mailbox
     settings = NotifierSettings(
-        kafka=kafka_settings,
+        kafka=isolated_kafka,
         consumer_group=f"notifier-{unique}",
         smtp_port=controller.port,  # type: ignore[attr-defined]
         ops_port=0,
@@ -176,9 +175,9 @@ async def test_a_sampled_response_waits_for_approval_or_goes_at_the_margin_never
         shutdown_grace_s=5,
         executive_review_margin_h=MARGIN.total_seconds() / 3600,
     )
-    producer = make_producer(kafka_settings, "test-publisher")
+    producer = make_producer(isolated_kafka, "test-publisher")
     await producer.start()
-    publisher = EventPublisher(producer, kafka_settings.topic(COMPLAINT_EVENTS))
+    publisher = EventPublisher(producer, isolated_kafka.topic(COMPLAINT_EVENTS))
     weeks_left, deadline_near = str(uuid.uuid4()), str(uuid.uuid4())
     began = time.time()
     metrics_endpoint = OpsServer(Health(), "127.0.0.1", 0)  # this process's /metrics
@@ -199,7 +198,7 @@ async def test_a_sampled_response_waits_for_approval_or_goes_at_the_margin_never
             )
             promtool_accepts(await held_on_metrics(port, 2))
             both = {weeks_left, deadline_near}
-            assert await requested_for_review(kafka_settings, both, began) == both
+            assert await requested_for_review(isolated_kafka, both, began) == both
         assert final_responses(box, deadline_near) == 0
         async with running_notifier(settings, clock) as health:  # restarted, holding both
             clock.ahead = RELEASE_IN

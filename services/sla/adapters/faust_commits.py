@@ -28,6 +28,7 @@ from __future__ import annotations
 from typing import Any
 
 import faust
+from faust.transport.consumer import ensure_TP
 from faust.transport.drivers.aiokafka import Consumer, Transport
 from faust.types import TP
 
@@ -51,9 +52,7 @@ class ContiguousCommitConsumer(Consumer):
         ]
         if unknown:
             earliest = await self.earliest_offsets(*unknown)
-            self._committed_offset.update(
-                {TP(tp.topic, tp.partition): offset for tp, offset in earliest.items()}
-            )
+            self._committed_offset.update({ensure_TP(tp): at for tp, at in earliest.items()})
 
     def _handled_or_gap(self, tp: TP, offset: int) -> bool:
         # The list too: Faust moves the gaps it merged into it out of its gap tree.
