@@ -1,9 +1,11 @@
 """Two real sla workers (RocksDB store) on the session's topics: any worker explains any
-complaint, and a redelivered update resets a cadence once."""
+complaint, and a redelivered update resets a cadence once. One worker alone: restarted
+after SIGKILL it keeps its clocks, and as a static member it commits all it handled."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import signal
@@ -22,6 +24,7 @@ from aiokafka import AIOKafkaConsumer
 from kintsugi.common.codec import decode, encode, event_type
 from kintsugi.common.kafka import make_producer
 from kintsugi.common.kafka_settings import KafkaSettings
+from kintsugi.common.progress import GroupProgressProbe
 from kintsugi.common.topics import COMPLAINT_EVENTS
 from tests.unit.sla.keeper_support import classified, progress_update
 from tools.devstack.processes import free_port
@@ -38,9 +41,16 @@ def _get(url: str) -> tuple[int, dict[str, Any]]:
 
 
 def _start_worker(
-    settings: KafkaSettings, tmp_path: Path, name: str, port: int, app: str, ops_port: int = 0
+    settings: KafkaSettings,
+    tmp_path: Path,
+    name: str,
+    port: int,
+    app: str,
+    ops_port: int = 0,
+    static: bool = False,
 ) -> subprocess.Popen[bytes]:
-    """A worker serving GET /clocks on `port` (its public API), ops on `ops_port`."""
+    """A worker serving GET /clocks on `port` (its public API), ops on `ops_port`; with
+    `static`, a static group member under its name."""
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
@@ -53,6 +63,7 @@ def _start_worker(
         "KINTSUGI_SLA_API_PORT": str(port),
         "KINTSUGI_SLA_WORKER_NAME": name,
         "KINTSUGI_SLA_LOG_LEVEL": "WARNING",
+        "KINTSUGI_SLA_STATIC_MEMBERSHIP": str(static).lower(),
     }
     log = (tmp_path / f"{name}.log").open("ab")
     return subprocess.Popen([sys.executable, "-m", "services.sla"], env=env, stdout=log, stderr=log)
@@ -130,6 +141,45 @@ async def test_a_killed_worker_restarts_from_its_local_state_without_restarting_
     assert [c["due_at"] for c in after["clocks"]] == [c["due_at"] for c in before["clocks"]]
     started = await _events_of(kafka_settings, complaint, "clocks_started")
     assert len({e.event_id for e in started}) == 1
+
+
+async def _all_committed(settings: KafkaSettings, group: str, timeout_s: float = 90) -> None:
+    """Wait until the group has committed every record on the events topic."""
+    probe = GroupProgressProbe(settings, group, settings.topic(COMPLAINT_EVENTS))
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        committed, ends = await probe.read()
+        if all(committed.get(partition, 0) == end for partition, end in ends.items()):
+            return
+        assert asyncio.get_running_loop().time() < deadline, f"{committed} of {ends}"
+        await asyncio.sleep(0.5)
+
+
+async def test_a_static_worker_commits_every_record_it_handled_before_and_after_a_kill(
+    isolated_kafka: KafkaSettings, tmp_path: Path, unique: str
+) -> None:
+    # Commits start from offset 0 (which Faust keeps as "unknown") and resume after the
+    # worker is killed and takes its partitions back under its name: the commit guard
+    # must know each partition's committed offset, or nothing would be committed again.
+    port = free_port()
+    group = f"{isolated_kafka.topic_prefix}kintsugi-sla-commits"
+    start = functools.partial(
+        _start_worker, isolated_kafka, tmp_path, "w0", port, "kintsugi-sla-commits", static=True
+    )
+    worker = start()
+    try:
+        await _publish(isolated_kafka, classified(f"{unique}-a", datetime.now(UTC)))
+        await _answered(port, f"{unique}-a")
+        await _all_committed(isolated_kafka, group)
+
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+        worker = start()
+        await _publish(isolated_kafka, classified(f"{unique}-b", datetime.now(UTC)))
+        await _answered(port, f"{unique}-b")
+        await _all_committed(isolated_kafka, group)
+    finally:
+        _stop([worker])
 
 
 async def test_any_worker_explains_and_a_redelivered_update_resets_once(
