@@ -413,7 +413,9 @@ class Desk:
         return decisions
 
     def sweep(self, now: dt.datetime, tick_id: str) -> list[Decision]:
-        """Move the open complaints of people absent too long to colleagues with room."""
+        """Move the open complaints of people absent too long to colleagues with room, then
+        give queued complaints to whoever time alone made available: absence is judged in
+        working time, so someone offline stops counting as absent when their day ends."""
         decisions: list[Decision] = []
         for handler in self.directory.handlers():
             if not self.absent_too_long(handler, now):
@@ -437,6 +439,8 @@ class Desk:
                     decisions.append(self._assign(case, chosen, "absence", reasons, event_id))
                     moved = self.cases[case.complaint_id]
                     self._put(replace(moved, covering_for=handler.id, touched=False))
+        for team in self.directory.teams:
+            decisions.extend(self._drain(team.id, tick_id, now, "availability changed"))
         return decisions
 
     # ----- inside ----------------------------------------------------------------------
@@ -537,7 +541,9 @@ class Desk:
             case.executive_review,
         )
 
-    def _drain(self, team_id: str, cause_id: str, now: dt.datetime) -> list[Decision]:
+    def _drain(
+        self, team_id: str, cause_id: str, now: dt.datetime, why: str = "capacity freed"
+    ) -> list[Decision]:
         """Assign queued complaints in arrival order while someone eligible has room."""
         team = self.directory.team(team_id)
         decisions: list[Decision] = []
@@ -545,7 +551,7 @@ class Desk:
         for case in self.queue(team_id):
             if not any(self._has_room(h, lightest) for h in team.members):
                 break  # nobody has room for even the lightest complaint: stop looking
-            reasons = [Reason("queue.drained", f"capacity freed in {team.name}")]
+            reasons = [Reason("queue.drained", f"{why} in {team.name}")]
             chosen = self._choose(case, team, now, reasons, sticky=True)
             if chosen is not None:
                 event_id = derived_id(cause_id, case.complaint_id, "assigned")

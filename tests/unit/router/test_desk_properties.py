@@ -137,6 +137,18 @@ def fits(
         ("presence", 1, "online", 2),
     ],
 )
+# Queued while the one free person was offline past the grace; at 17:00 their working day
+# ends, absence stops counting, and the next sweep gives them the complaint.
+@example(
+    team_of(worker("p0", capacity=1), worker("p1", capacity=1)),
+    [
+        ("presence", 0, "offline", 0),
+        ("classify", complaint(0, customer_id="u0")),
+        ("tick", 235),
+        ("classify", complaint(1, customer_id="u0")),
+        ("tick", 185),
+    ],
+)
 # An alert redelivered under a new event id.
 @example(
     team_of(worker("p1")),
